@@ -1,0 +1,81 @@
+{{/*
+Chart name, truncated to 63 characters (the limit of a DNS label).
+*/}}
+{{- define "control-plane.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified name of the release's objects: <release>-<chart>, or the release name alone
+when it already contains the chart name.
+*/}}
+{{- define "control-plane.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart label value: name-version.
+*/}}
+{{- define "control-plane.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels: must never change for an installed release.
+*/}}
+{{- define "control-plane.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "control-plane.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "control-plane.labels" -}}
+helm.sh/chart: {{ include "control-plane.chart" . }}
+{{ include "control-plane.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: control-plane
+app.kubernetes.io/part-of: causeway
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Service account used by the pods.
+*/}}
+{{- define "control-plane.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "control-plane.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret holding CAUSEWAY_DATABASE_URL, CAUSEWAY_AMQP_URL and CAUSEWAY_ADMIN_TOKEN: the existing
+one when given, otherwise the one this chart creates.
+*/}}
+{{- define "control-plane.secretName" -}}
+{{- default (include "control-plane.fullname" .) .Values.existingSecret }}
+{{- end }}
+
+{{/*
+Image reference: repository@digest when a digest is given, else repository:tag (tag defaults to
+the chart's appVersion).
+*/}}
+{{- define "control-plane.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}

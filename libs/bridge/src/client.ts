@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { AmqpConnectionManager, Channel, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import {
+  BRIDGE_METHODS,
+  CausewayError,
+  ENVELOPE_VERSION,
+  isErrorCode,
+  replyEnvelopeSchema,
+  type BridgeMethod,
+  type MethodPayload,
+  type MethodResult,
+  type ReplyEnvelope,
+  type RequestEnvelope,
+} from '@causeway/contracts';
+import { decode, encode } from './codec';
+import { createChannel } from './connection';
+import { BridgeTopology, replyRoute } from './topology';
+
+export interface BridgeClientOptions {
+  connection: AmqpConnectionManager;
+  topology: BridgeTopology;
+  /** Stable per control-plane instance: it names this instance's durable reply queue. */
+  instanceId: string;
+  logger: Logger;
+  /** Replies processed at once; bounds memory when many replies arrive together. */
+  prefetch?: number;
+  now?: () => number;
+}
+
+export interface RequestOptions {
+  requestId: string;
+  timeoutMs: number;
+}
+
+interface Pending {
+  nodeId: string;
+  method: BridgeMethod;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The control plane's side of request/reply: publishes a request into a node's queue with a
+ * publisher confirm and waits for the reply on this instance's reply queue, or for the deadline.
+ * A request never waits longer than its timeout, whatever the broker or the node does.
+ */
+export class BridgeClient {
+  private readonly channel: ChannelWrapper;
+  private readonly pending = new Map<string, Pending>();
+  private readonly routedNodes = new Set<string>();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: BridgeClientOptions) {
+    if (!/^[a-z0-9-]{1,64}$/.test(options.instanceId)) {
+      throw new Error('bridge instance id must be 1-64 lowercase letters, digits or -');
+    }
+    this.logger = options.logger.child({ component: 'bridge.client' });
+    this.now = options.now ?? Date.now;
+    this.channel = createChannel(options.connection, this.logger, 'bridge-client', async (channel) => {
+      await options.topology.assertShared(channel);
+      await options.topology.assertReplyQueue(channel, options.instanceId);
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.channel.consume(
+      this.options.topology.replyQueue(this.options.instanceId),
+      (msg) => this.onReply(msg),
+      { prefetch: this.options.prefetch ?? 256 },
+    );
+  }
+
+  /**
+   * Declares a node's queue and exchange and binds the exchange into the inbound exchange, so
+   * that the node's replies and heartbeats reach the control plane. Re-run after reconnects.
+   */
+  async ensureNodeRoute(nodeId: string): Promise<void> {
+    if (this.routedNodes.has(nodeId)) return;
+    this.routedNodes.add(nodeId);
+    try {
+      await this.channel.waitForConnect();
+      await this.channel.addSetup((channel: Channel) =>
+        this.options.topology.assertNodeRoute(channel, nodeId),
+      );
+    } catch (error) {
+      this.routedNodes.delete(nodeId);
+      throw error;
+    }
+  }
+
+  async request<M extends BridgeMethod>(
+    nodeId: string,
+    method: M,
+    payload: MethodPayload<M>,
+    options: RequestOptions,
+  ): Promise<MethodResult<M>> {
+    const checked = BRIDGE_METHODS[method].payload.safeParse(payload);
+    if (!checked.success) {
+      throw new CausewayError('validation_failed', `The ${method} request is not valid.`);
+    }
+    const id = randomUUID();
+    const sentAt = this.now();
+    const envelope: RequestEnvelope = {
+      v: ENVELOPE_VERSION,
+      type: 'request',
+      id,
+      requestId: options.requestId,
+      method,
+      deadline: sentAt + options.timeoutMs,
+      sentAt: new Date(sentAt).toISOString(),
+      replyTo: replyRoute(this.options.instanceId),
+      payload: checked.data,
+    };
+    const log = this.logger.child({ requestId: options.requestId, nodeId, method, messageId: id });
+
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        log.warn({ timeoutMs: options.timeoutMs }, 'bridge request timed out');
+        reject(
+          new CausewayError(
+            'node_unavailable',
+            `The node did not answer within ${options.timeoutMs} ms. Try again later.`,
+          ),
+        );
+      }, options.timeoutMs);
+      this.pending.set(id, { nodeId, method, resolve, reject, timer });
+    });
+
+    log.debug('sending bridge request');
+    this.channel
+      .sendToQueue(this.options.topology.nodeRpcQueue(nodeId), encode(envelope), {
+        persistent: true,
+        messageId: id,
+        correlationId: options.requestId,
+        contentType: 'application/json',
+        type: method,
+        timestamp: Math.floor(sentAt / 1000),
+        timeout: options.timeoutMs,
+      })
+      .catch((error: unknown) => {
+        const waiting = this.pending.get(id);
+        if (!waiting) return;
+        this.settle(id);
+        log.warn({ reason: errorMessage(error) }, 'bridge request could not be published');
+        waiting.reject(new CausewayError('bridge_unavailable'));
+      });
+
+    return (await reply) as MethodResult<M>;
+  }
+
+  /** Fails every waiting request and closes the channel. */
+  async close(): Promise<void> {
+    for (const [id, waiting] of this.pending) {
+      this.settle(id);
+      waiting.reject(new CausewayError('bridge_unavailable', 'The control plane is shutting down.'));
+    }
+    await this.channel.close();
+  }
+
+  private settle(id: string): void {
+    const waiting = this.pending.get(id);
+    if (waiting) clearTimeout(waiting.timer);
+    this.pending.delete(id);
+  }
+
+  private onReply(msg: ConsumeMessage): void {
+    const decoded = decode(msg.content, replyEnvelopeSchema);
+    if (!decoded.ok) {
+      this.logger.warn({ reason: decoded.reason, detail: decoded.detail }, 'malformed reply');
+      // Rejected without requeue: the reply queue dead-letters it with the broker's reason.
+      this.channel.nack(msg, false, false);
+      return;
+    }
+    const reply: ReplyEnvelope = decoded.value;
+    const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
+    const waiting = this.pending.get(reply.inReplyTo);
+    if (!waiting) {
+      this.logger.debug(
+        { requestId: reply.requestId, inReplyTo: reply.inReplyTo },
+        'reply for a request that is no longer waiting (timed out or answered); ignored',
+      );
+      this.channel.ack(msg);
+      return;
+    }
+    if (sender !== waiting.nodeId || reply.nodeId !== waiting.nodeId) {
+      this.logger.warn(
+        { requestId: reply.requestId, expected: waiting.nodeId, sender, claimed: reply.nodeId },
+        'reply did not come from the node the request was sent to; ignored',
+      );
+      this.channel.ack(msg);
+      return;
+    }
+    this.settle(reply.inReplyTo);
+    this.channel.ack(msg);
+    if (!reply.ok) {
+      const code = isErrorCode(reply.error.code) ? reply.error.code : 'internal_error';
+      waiting.reject(new CausewayError(code, reply.error.message));
+      return;
+    }
+    const result = BRIDGE_METHODS[waiting.method].result.safeParse(reply.result);
+    if (!result.success) {
+      this.logger.error(
+        { requestId: reply.requestId, method: waiting.method },
+        'node answered with a result that does not match the method schema',
+      );
+      waiting.reject(new CausewayError('internal_error', 'The node answered with an invalid result.'));
+      return;
+    }
+    waiting.resolve(result.data);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,72 @@
+import amqp, { type AmqpConnectionManager, type Channel, type ChannelWrapper } from 'amqp-connection-manager';
+import type { Logger } from 'pino';
+import { redactUrl } from './redact';
+
+export interface BridgeConnectionOptions {
+  url: string;
+  /** Shown in the broker's connection list, to tell the control plane and nodes apart. */
+  connectionName: string;
+  logger: Logger;
+  heartbeatSeconds?: number;
+  reconnectSeconds?: number;
+}
+
+/**
+ * One managed connection to the broker. Reconnection and channel re-creation are delegated to
+ * amqp-connection-manager; Nagle is turned off because request/reply otherwise waits ~40 ms a
+ * round trip (measured, shared/TOOLCHAIN-NOTES.md).
+ */
+export function createBridgeConnection(options: BridgeConnectionOptions): AmqpConnectionManager {
+  const logger = options.logger.child({ component: 'bridge.connection' });
+  const manager = amqp.connect([options.url], {
+    heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
+    reconnectTimeInSeconds: options.reconnectSeconds ?? 1,
+    connectionOptions: {
+      noDelay: true,
+      clientProperties: { connection_name: options.connectionName },
+    },
+  });
+  const where = redactUrl(options.url);
+  manager.on('connect', () => logger.info({ broker: where }, 'connected to broker'));
+  manager.on('disconnect', ({ err }) =>
+    logger.warn({ broker: where, reason: err?.message }, 'disconnected from broker'),
+  );
+  manager.on('connectFailed', ({ err }) =>
+    logger.warn({ broker: where, reason: err?.message }, 'could not connect to broker; retrying'),
+  );
+  manager.on('blocked', ({ reason }) => logger.warn({ reason }, 'broker blocked the connection'));
+  return manager;
+}
+
+/** Resolves when the manager has a live connection, or rejects after `timeoutMs`. */
+export async function waitForBroker(manager: AmqpConnectionManager, timeoutMs: number): Promise<void> {
+  if (manager.isConnected()) return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      manager.removeListener('connect', onConnect);
+      reject(new Error(`broker not reachable within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onConnect = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    manager.once('connect', onConnect);
+  });
+}
+
+/**
+ * A confirm channel whose topology is (re-)declared on every (re)connect. Channel errors are
+ * logged, never left unhandled: an unhandled 'error' event would crash the process.
+ */
+export function createChannel(
+  manager: AmqpConnectionManager,
+  logger: Logger,
+  name: string,
+  setup?: (channel: Channel) => Promise<void>,
+): ChannelWrapper {
+  const channel = manager.createChannel({ name, confirm: true, ...(setup ? { setup } : {}) });
+  channel.on('error', (err: Error) =>
+    logger.warn({ channel: name, reason: err.message }, 'bridge channel error; it will be re-created'),
+  );
+  return channel;
+}

@@ -1,0 +1,129 @@
+import { hostname } from 'node:os';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { ENVELOPE_VERSION, heartbeatSchema, type Heartbeat } from '@causeway/contracts';
+import { errorMessage } from './client';
+import { decode, encode } from './codec';
+import { createChannel } from './connection';
+import { BridgeTopology, ROUTE_HEARTBEAT } from './topology';
+
+export interface HeartbeatPublisherOptions {
+  connection: AmqpConnectionManager;
+  topology: BridgeTopology;
+  nodeId: string;
+  version: string;
+  intervalMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Tells the control plane, every interval, that this node is alive. */
+export class HeartbeatPublisher {
+  private readonly channel: ChannelWrapper;
+  private readonly startedAt: string;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: HeartbeatPublisherOptions) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = new Date(this.now()).toISOString();
+    this.channel = createChannel(options.connection, options.logger, 'heartbeat', (channel) =>
+      options.topology.assertNodeOwn(channel, options.nodeId),
+    );
+  }
+
+  start(): void {
+    void this.beat('up');
+    this.timer = setInterval(() => void this.beat('up'), this.options.intervalMs);
+  }
+
+  /** Sends a last `stopping` beat so the control plane shows the node offline at once. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beat('stopping');
+    await this.channel.close();
+  }
+
+  private async beat(state: Heartbeat['state']): Promise<void> {
+    const heartbeat: Heartbeat = {
+      v: ENVELOPE_VERSION,
+      type: 'heartbeat',
+      nodeId: this.options.nodeId,
+      state,
+      sentAt: new Date(this.now()).toISOString(),
+      startedAt: this.startedAt,
+      version: this.options.version,
+      hostname: hostname().slice(0, 255),
+      intervalMs: this.options.intervalMs,
+    };
+    try {
+      // A beat older than one interval is worthless: let it time out rather than pile up.
+      await this.channel.publish(
+        this.options.topology.nodeExchange(this.options.nodeId),
+        ROUTE_HEARTBEAT,
+        encode(heartbeat),
+        { contentType: 'application/json', timeout: this.options.intervalMs },
+      );
+    } catch (error) {
+      this.options.logger.warn({ reason: errorMessage(error), state }, 'heartbeat not delivered');
+    }
+  }
+}
+
+export interface HeartbeatListenerOptions {
+  connection: AmqpConnectionManager;
+  topology: BridgeTopology;
+  logger: Logger;
+  onHeartbeat: (heartbeat: Heartbeat) => Promise<void>;
+}
+
+/**
+ * Consumes heartbeats for the control plane. A heartbeat whose claimed node id differs from the
+ * exchange it came through is refused: a node can only speak for itself.
+ */
+export class HeartbeatListener {
+  private readonly channel: ChannelWrapper;
+
+  constructor(private readonly options: HeartbeatListenerOptions) {
+    this.channel = createChannel(options.connection, options.logger, 'heartbeat-listener', (channel) =>
+      options.topology.assertShared(channel),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.channel.consume(this.options.topology.heartbeatQueue, (msg) => void this.onMessage(msg), {
+      prefetch: 64,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.channel.close();
+  }
+
+  private async onMessage(msg: ConsumeMessage): Promise<void> {
+    const decoded = decode(msg.content, heartbeatSchema);
+    if (!decoded.ok) {
+      this.options.logger.warn({ reason: decoded.reason, detail: decoded.detail }, 'malformed heartbeat');
+      this.channel.nack(msg, false, false);
+      return;
+    }
+    const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
+    if (sender !== decoded.value.nodeId) {
+      this.options.logger.warn(
+        { sender, claimed: decoded.value.nodeId },
+        'heartbeat claims another node than the exchange it came through; refused',
+      );
+      this.channel.nack(msg, false, false);
+      return;
+    }
+    try {
+      await this.options.onHeartbeat(decoded.value);
+    } catch (error) {
+      // The next beat supersedes this one; requeueing would only replay stale state.
+      this.options.logger.warn({ reason: errorMessage(error), nodeId: sender }, 'heartbeat not recorded');
+    }
+    this.channel.ack(msg);
+  }
+}

@@ -1,0 +1,122 @@
+import type { Channel } from 'amqp-connection-manager';
+
+/** How many times a request may be delivered before the broker dead-letters it. */
+export const DEFAULT_DELIVERY_LIMIT = 5;
+
+/** Routing keys a node may publish with on its own exchange. */
+export const ROUTE_HEARTBEAT = 'heartbeat';
+export const ROUTE_DEAD_LETTER = 'dead-letter';
+export const replyRoute = (instanceId: string): string => `reply.${instanceId}`;
+
+/** Headers that carry why a message was dead-lettered by Causeway itself. */
+export const HEADER_REASON = 'x-causeway-reason';
+export const HEADER_DETAIL = 'x-causeway-detail';
+export const HEADER_NODE = 'x-causeway-node';
+export const HEADER_ORIGINAL_QUEUE = 'x-causeway-original-queue';
+
+/**
+ * Names of every exchange and queue, under one namespace so that several installations (or
+ * test runs) can share a broker without touching each other's messages.
+ *
+ * Layout: the control plane publishes requests straight into `<ns>.node.<id>.rpc`. A node
+ * publishes only to its own exchange `<ns>.node.<id>.out`, which the control plane binds into
+ * `<ns>.inbound`; so the exchange a message arrived through names the node that sent it, and
+ * (with one broker user per node) a node can neither read nor write another node's traffic.
+ */
+export class BridgeTopology {
+  constructor(
+    readonly namespace: string,
+    readonly deliveryLimit: number = DEFAULT_DELIVERY_LIMIT,
+  ) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(namespace)) {
+      throw new Error(`bridge namespace "${namespace}" must be lowercase letters, digits or -`);
+    }
+  }
+
+  get inboundExchange(): string {
+    return `${this.namespace}.inbound`;
+  }
+  get deadLetterExchange(): string {
+    return `${this.namespace}.dead`;
+  }
+  get deadLetterQueue(): string {
+    return `${this.namespace}.dead-letters`;
+  }
+  get heartbeatQueue(): string {
+    return `${this.namespace}.heartbeats`;
+  }
+  nodeRpcQueue(nodeId: string): string {
+    return `${this.namespace}.node.${nodeId}.rpc`;
+  }
+  nodeExchange(nodeId: string): string {
+    return `${this.namespace}.node.${nodeId}.out`;
+  }
+  replyQueue(instanceId: string): string {
+    return `${this.namespace}.cp.${instanceId}.replies`;
+  }
+
+  /** The node id a message came from, read off the exchange it was published to. */
+  nodeIdFromExchange(exchange: string): string | undefined {
+    const prefix = `${this.namespace}.node.`;
+    if (!exchange.startsWith(prefix) || !exchange.endsWith('.out')) return undefined;
+    return exchange.slice(prefix.length, -'.out'.length);
+  }
+
+  /** Arguments of every work queue: quorum, bounded redelivery, at-least-once dead-lettering. */
+  workQueueArguments(): Record<string, unknown> {
+    return {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': this.deliveryLimit,
+      'x-dead-letter-exchange': this.deadLetterExchange,
+      'x-dead-letter-strategy': 'at-least-once',
+      // at-least-once dead-lettering requires reject-publish overflow.
+      'x-overflow': 'reject-publish',
+    };
+  }
+
+  /** Shared exchanges and queues the control plane owns. Idempotent. */
+  async assertShared(channel: Channel): Promise<void> {
+    await channel.assertExchange(this.inboundExchange, 'topic', { durable: true });
+    await channel.assertExchange(this.deadLetterExchange, 'fanout', { durable: true });
+    await channel.assertQueue(this.deadLetterQueue, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    await channel.bindQueue(this.deadLetterQueue, this.deadLetterExchange, '');
+    await channel.bindQueue(this.deadLetterQueue, this.inboundExchange, ROUTE_DEAD_LETTER);
+    await channel.assertQueue(this.heartbeatQueue, {
+      durable: true,
+      arguments: this.workQueueArguments(),
+    });
+    await channel.bindQueue(this.heartbeatQueue, this.inboundExchange, ROUTE_HEARTBEAT);
+  }
+
+  /** The reply queue of one control-plane instance. */
+  async assertReplyQueue(channel: Channel, instanceId: string): Promise<void> {
+    const queue = this.replyQueue(instanceId);
+    await channel.assertQueue(queue, { durable: true, arguments: this.workQueueArguments() });
+    await channel.bindQueue(queue, this.inboundExchange, replyRoute(instanceId));
+  }
+
+  /** A node's own queue and exchange: declared by the node itself, with identical arguments. */
+  async assertNodeOwn(channel: Channel, nodeId: string): Promise<void> {
+    await channel.assertQueue(this.nodeRpcQueue(nodeId), {
+      durable: true,
+      arguments: this.workQueueArguments(),
+    });
+    await channel.assertExchange(this.nodeExchange(nodeId), 'topic', { durable: true });
+  }
+
+  /** What the control plane sets up when it registers a node: the node's own parts and the
+   * binding that lets its messages in. */
+  async assertNodeRoute(channel: Channel, nodeId: string): Promise<void> {
+    await this.assertNodeOwn(channel, nodeId);
+    await channel.bindExchange(this.inboundExchange, this.nodeExchange(nodeId), '#');
+  }
+
+  /** Removes a node's queue and exchange (used when a node is deleted, and by tests). */
+  async deleteNode(channel: Channel, nodeId: string): Promise<void> {
+    await channel.deleteQueue(this.nodeRpcQueue(nodeId));
+    await channel.deleteExchange(this.nodeExchange(nodeId));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The one catalogue of error codes Causeway answers with, over HTTP and over the bridge.
+ * Each code has the HTTP status it maps to and a sentence written for the person reading it;
+ * callers may add a more specific sentence, never a secret.
+ */
+export const ERROR_CATALOGUE = {
+  validation_failed: { status: 400, message: 'The request is not valid.' },
+  unauthenticated: { status: 401, message: 'Sign in first: this request carries no valid credentials.' },
+  forbidden: { status: 403, message: 'You do not have permission to do this.' },
+  not_found: { status: 404, message: 'Nothing was found at this address.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state of the resource.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unknown_method: { status: 501, message: 'The node does not know this operation.' },
+  invalid_envelope: { status: 400, message: 'The bridge message is malformed.' },
+  node_unavailable: {
+    status: 503,
+    message: 'The node that serves this request is not reachable right now. Try again later.',
+  },
+  bridge_unavailable: {
+    status: 503,
+    message: 'The service bridge (message broker) is not reachable right now. Try again later.',
+  },
+  not_ready: {
+    status: 503,
+    message: 'The service is not ready: one of its dependencies is not reachable.',
+  },
+  internal_error: { status: 500, message: 'Something went wrong on our side.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, value);
+}
+
+/**
+ * The typed error every layer throws. The transport (HTTP filter, bridge server) maps it to a
+ * reply in one place; `details` must never hold secrets because it may reach the caller.
+ */
+export class CausewayError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERROR_CATALOGUE[code].message);
+    this.name = 'CausewayError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './services';
+export * from './wait';
+export * from './processes';

@@ -1,0 +1,42 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { AccessModule } from './access/access.module';
+import { BridgeModule } from './bridge/bridge.module';
+import { Clock, SystemClock } from './common/clock';
+import { ErrorFilter } from './common/error.filter';
+import { CONFIG, type ControlPlaneConfig } from './config/config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging';
+import { NodesModule } from './nodes/nodes.module';
+
+export interface AppModuleOptions {
+  config: ControlPlaneConfig;
+  logger: Logger;
+  clock?: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        LoggingModule.forRoot(options.logger),
+        DatabaseModule,
+        BridgeModule,
+        AccessModule,
+        HealthModule,
+        NodesModule,
+      ],
+      providers: [
+        { provide: CONFIG, useValue: options.config },
+        { provide: Clock, useValue: options.clock ?? new SystemClock() },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
+      exports: [CONFIG, Clock],
+    };
+  }
+}

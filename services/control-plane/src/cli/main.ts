@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { NestFactory } from '@nestjs/core';
+import { CausewayError, ConfigError } from '@causeway/contracts';
+import { AppModule } from '../app.module';
+import { loadConfig } from '../config/config';
+import { runMigrations } from '../database/data-source';
+import { createRootLogger } from '../logging';
+import { NodesService } from '../nodes/nodes.service';
+import { TenantsService } from '../tenants/tenants.service';
+
+const HELP = `causeway-cp: control-plane operator commands (run where the control plane runs)
+
+Usage:
+  causeway-cp migrate                                     apply pending database migrations
+  causeway-cp tenants create --slug S --name N --region R create a tenant
+  causeway-cp nodes register --tenant S --name N          register a node; prints its id
+  causeway-cp nodes list [--tenant S]                     list nodes with their state
+
+Options:
+  --json    print machine-readable JSON
+  --help    show this help
+
+Reads the same CAUSEWAY_* variables as the control plane (see docs/operator/configuration.md).`;
+
+type Flags = { json: boolean; slug?: string; name?: string; region?: string; tenant?: string };
+
+async function withServices<T>(fn: (tenants: TenantsService, nodes: NodesService) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot({ config, logger: createRootLogger('warn') }),
+    { logger: ['error', 'warn'] },
+  );
+  try {
+    await app.init();
+    return await fn(app.get(TenantsService), app.get(NodesService));
+  } finally {
+    await app.close();
+  }
+}
+
+function required(flags: Flags, name: keyof Flags): string {
+  const value = flags[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      slug: { type: 'string' },
+      name: { type: 'string' },
+      region: { type: 'string' },
+      tenant: { type: 'string' },
+    },
+  });
+  const flags = values as Flags & { help: boolean };
+  const command = positionals.join(' ');
+  const print = (human: string, data: unknown): void => {
+    process.stdout.write(flags.json ? `${JSON.stringify(data)}\n` : `${human}\n`);
+  };
+  if (flags.help || command === '') {
+    process.stdout.write(`${HELP}\n`);
+    return flags.help ? 0 : 64;
+  }
+  switch (command) {
+    case 'migrate': {
+      const ran = await runMigrations(loadConfig().databaseUrl);
+      print(ran.length ? `applied: ${ran.join(', ')}` : 'database schema is up to date', { applied: ran });
+      return 0;
+    }
+    case 'tenants create': {
+      const input = { slug: required(flags, 'slug'), name: required(flags, 'name'), region: required(flags, 'region') };
+      const tenant = await withServices((tenants) => tenants.create(input));
+      print(`tenant ${tenant.slug} created (id ${tenant.id}, region ${tenant.region})`, tenant);
+      return 0;
+    }
+    case 'nodes register': {
+      const input = { tenant: required(flags, 'tenant'), name: required(flags, 'name') };
+      const node = await withServices((_tenants, nodes) => nodes.register(input));
+      print(node.id, node);
+      return 0;
+    }
+    case 'nodes list': {
+      const list = await withServices((_tenants, nodes) => nodes.list(flags.tenant));
+      print(
+        list.map((n) => `${n.id}  ${n.name.padEnd(20)} ${n.status.padEnd(8)} ${n.lastHeartbeatAt ?? '-'}`).join('\n') ||
+          'no nodes',
+        { items: list },
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`causeway-cp: ${error.message}. Try --help.\n`);
+      process.exit(64);
+    }
+    if (error instanceof ConfigError || error instanceof CausewayError) {
+      process.stderr.write(`causeway-cp: ${error.message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    }
+    process.stderr.write(`causeway-cp: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,92 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { parseEnv, type EnvValues } from '@causeway/contracts';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
+
+/** Every setting of the control plane. Secrets are marked so they are never echoed. */
+export const CONTROL_PLANE_ENV = {
+  CAUSEWAY_DATABASE_URL: {
+    schema: z.url({ protocol: /^postgres(ql)?$/ }),
+    expects: 'a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/causeway',
+    sensitive: true,
+  },
+  CAUSEWAY_AMQP_URL: {
+    schema: z.url({ protocol: /^amqps?$/ }),
+    expects: 'a RabbitMQ URL such as amqp://user:password@127.0.0.1:5672',
+    sensitive: true,
+  },
+  CAUSEWAY_ADMIN_TOKEN: {
+    schema: z.string().min(32).max(512),
+    expects: 'the platform operator bearer token, at least 32 characters (generate one with `openssl rand -base64 32`)',
+    sensitive: true,
+  },
+  CAUSEWAY_HTTP_HOST: { schema: z.string().min(1), expects: 'an address to listen on', default: '127.0.0.1' },
+  CAUSEWAY_HTTP_PORT: { schema: port, expects: 'a TCP port (1-65535)', default: '8080' },
+  CAUSEWAY_BRIDGE_NAMESPACE: {
+    schema: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+    expects: 'lowercase letters, digits or -, starting with a letter (at most 32)',
+    default: 'causeway',
+  },
+  CAUSEWAY_INSTANCE_ID: {
+    schema: z.string().regex(/^[a-z0-9-]{1,64}$/),
+    expects: 'a stable name for this instance: 1-64 lowercase letters, digits or -',
+    default: defaultInstanceId(),
+  },
+  CAUSEWAY_NODE_OFFLINE_AFTER_MS: {
+    schema: positiveMs,
+    expects: 'milliseconds without a heartbeat after which a node shows offline (100-3600000)',
+    default: '15000',
+  },
+  CAUSEWAY_BRIDGE_TIMEOUT_MS: {
+    schema: positiveMs,
+    expects: 'milliseconds a bridge request waits for its reply (100-3600000)',
+    default: '5000',
+  },
+  CAUSEWAY_LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    expects: 'one of fatal, error, warn, info, debug, trace, silent',
+    default: 'info',
+  },
+};
+
+type Env = EnvValues<typeof CONTROL_PLANE_ENV>;
+
+/** Validated configuration, named for the code that reads it. */
+export interface ControlPlaneConfig {
+  databaseUrl: string;
+  amqpUrl: string;
+  adminToken: string;
+  httpHost: string;
+  httpPort: number;
+  bridgeNamespace: string;
+  instanceId: string;
+  nodeOfflineAfterMs: number;
+  bridgeTimeoutMs: number;
+  logLevel: Env['CAUSEWAY_LOG_LEVEL'];
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): ControlPlaneConfig {
+  const v = parseEnv(CONTROL_PLANE_ENV, env);
+  return {
+    databaseUrl: v.CAUSEWAY_DATABASE_URL,
+    amqpUrl: v.CAUSEWAY_AMQP_URL,
+    adminToken: v.CAUSEWAY_ADMIN_TOKEN,
+    httpHost: v.CAUSEWAY_HTTP_HOST,
+    httpPort: v.CAUSEWAY_HTTP_PORT,
+    bridgeNamespace: v.CAUSEWAY_BRIDGE_NAMESPACE,
+    instanceId: v.CAUSEWAY_INSTANCE_ID,
+    nodeOfflineAfterMs: v.CAUSEWAY_NODE_OFFLINE_AFTER_MS,
+    bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
+    logLevel: v.CAUSEWAY_LOG_LEVEL,
+  };
+}
+
+function defaultInstanceId(): string {
+  const name = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64);
+  return name.length > 0 ? name : 'control-plane';
+}
+
+/** Injection token of the validated configuration. */
+export const CONFIG = Symbol('ControlPlaneConfig');

@@ -1,0 +1,37 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { NodeEntity } from '../nodes/node.entity';
+import { TenantEntity } from '../tenants/tenant.entity';
+import { Initial1795400000000 } from './migrations/1795400000000-initial';
+
+export const ENTITIES = [TenantEntity, NodeEntity];
+export const MIGRATIONS = [Initial1795400000000];
+
+/**
+ * Options shared by the app and the CLI. The schema is only ever changed by migrations; schema
+ * synchronisation stays off everywhere.
+ */
+export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    extra: { max: 10, connectionTimeoutMillis: 5000 },
+  };
+}
+
+/** Applies pending migrations; returns the names of those it ran. */
+export async function runMigrations(databaseUrl: string): Promise<string[]> {
+  const dataSource = new DataSource(dataSourceOptions(databaseUrl));
+  await dataSource.initialize();
+  try {
+    const ran = await dataSource.runMigrations({ transaction: 'each' });
+    return ran.map((m) => m.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}

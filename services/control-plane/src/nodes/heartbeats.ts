@@ -1,0 +1,35 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Logger } from 'pino';
+import { BridgeTopology, HeartbeatListener } from '@causeway/bridge';
+import { AMQP_CONNECTION } from '../bridge/bridge.module';
+import { ROOT_LOGGER } from '../logging';
+import { NodesService } from './nodes.service';
+
+/** Feeds node heartbeats from the bridge into the nodes table. */
+@Injectable()
+export class NodeHeartbeats implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly listener: HeartbeatListener;
+
+  constructor(
+    nodes: NodesService,
+    topology: BridgeTopology,
+    @Inject(AMQP_CONNECTION) connection: AmqpConnectionManager,
+    @Inject(ROOT_LOGGER) logger: Logger,
+  ) {
+    this.listener = new HeartbeatListener({
+      connection,
+      topology,
+      logger: logger.child({ component: 'heartbeats' }),
+      onHeartbeat: (beat) => nodes.recordHeartbeat(beat),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listener.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.listener.close();
+  }
+}

@@ -1,0 +1,37 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+export type NodeState = 'registered' | 'up' | 'stopping';
+
+@Entity({ name: 'nodes' })
+export class NodeEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('uuid', { name: 'tenant_id' })
+  tenantId!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text')
+  region!: string;
+
+  /** Last state the node reported; online/offline is derived from it and the heartbeat age. */
+  @Column('text')
+  state!: NodeState;
+
+  @Column('text', { nullable: true })
+  version!: string | null;
+
+  @Column('text', { nullable: true })
+  hostname!: string | null;
+
+  @Column('timestamptz', { name: 'started_at', nullable: true })
+  startedAt!: Date | null;
+
+  @Column('timestamptz', { name: 'last_heartbeat_at', nullable: true })
+  lastHeartbeatAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { NodeEntity, type NodeState } from './node.entity';
+
+export interface HeartbeatRecord {
+  state: NodeState;
+  version: string;
+  hostname: string;
+  startedAt: Date;
+  receivedAt: Date;
+}
+
+@Injectable()
+export class NodesRepository {
+  constructor(@InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>) {}
+
+  /** Platform scope: every node of every tenant. Only platform operators reach this. */
+  listAll(): Promise<NodeEntity[]> {
+    return this.nodes.find({ order: { createdAt: 'ASC' } });
+  }
+
+  listForTenant(tenantId: string): Promise<NodeEntity[]> {
+    return this.nodes.find({ where: { tenantId }, order: { createdAt: 'ASC' } });
+  }
+
+  findById(id: string): Promise<NodeEntity | null> {
+    return this.nodes.findOneBy({ id });
+  }
+
+  findByName(tenantId: string, name: string): Promise<NodeEntity | null> {
+    return this.nodes.findOneBy({ tenantId, name });
+  }
+
+  async allIds(): Promise<string[]> {
+    const rows = await this.nodes.find({ select: { id: true } });
+    return rows.map((r) => r.id);
+  }
+
+  async insert(node: Pick<NodeEntity, 'id' | 'tenantId' | 'name' | 'region'>): Promise<NodeEntity> {
+    await this.nodes.insert({ ...node, state: 'registered' });
+    return (await this.findById(node.id)) as NodeEntity;
+  }
+
+  /** Returns false when no such node is registered. */
+  async recordHeartbeat(id: string, beat: HeartbeatRecord): Promise<boolean> {
+    const result = await this.nodes.update(
+      { id },
+      {
+        state: beat.state,
+        version: beat.version,
+        hostname: beat.hostname,
+        startedAt: beat.startedAt,
+        lastHeartbeatAt: beat.receivedAt,
+      },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+}

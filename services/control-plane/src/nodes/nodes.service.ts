@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { BridgeClient } from '@causeway/bridge';
+import { CausewayError, type Heartbeat, type MethodResult } from '@causeway/contracts';
+import { Clock } from '../common/clock';
+import { parseInput } from '../common/validation';
+import { CONFIG, type ControlPlaneConfig } from '../config/config';
+import { TenantsService } from '../tenants/tenants.service';
+import type { NodeEntity } from './node.entity';
+import { registerNodeSchema, type NodeView, type RegisterNode } from './nodes.dto';
+import { NodesRepository } from './nodes.repository';
+
+@Injectable()
+export class NodesService implements OnApplicationBootstrap {
+  constructor(
+    private readonly nodes: NodesRepository,
+    private readonly tenants: TenantsService,
+    private readonly bridge: BridgeClient,
+    private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext('NodesService');
+  }
+
+  /** Routes of registered nodes are (re-)declared at start: a fresh broker gets them back. */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const id of await this.nodes.allIds()) await this.bridge.ensureNodeRoute(id);
+  }
+
+  /** Registers a node to a tenant; the node is placed in the tenant's region. */
+  async register(input: RegisterNode): Promise<NodeView> {
+    const { tenant: slug, name } = parseInput(registerNodeSchema, input, 'node registration');
+    const tenant = await this.tenants.getBySlug(slug);
+    if (await this.nodes.findByName(tenant.id, name)) {
+      throw new CausewayError('conflict', `Tenant "${slug}" already has a node named "${name}".`);
+    }
+    const node = await this.nodes.insert({ id: randomUUID(), tenantId: tenant.id, name, region: tenant.region });
+    await this.bridge.ensureNodeRoute(node.id);
+    this.logger.info({ nodeId: node.id, tenantId: tenant.id }, 'node registered');
+    return this.view(node);
+  }
+
+  async list(tenantSlug?: string): Promise<NodeView[]> {
+    const rows = tenantSlug
+      ? await this.nodes.listForTenant((await this.tenants.getBySlug(tenantSlug)).id)
+      : await this.nodes.listAll();
+    return rows.map((n) => this.view(n));
+  }
+
+  async get(id: string): Promise<NodeView> {
+    return this.view(await this.require(id));
+  }
+
+  async recordHeartbeat(beat: Heartbeat): Promise<void> {
+    const known = await this.nodes.recordHeartbeat(beat.nodeId, {
+      state: beat.state,
+      version: beat.version,
+      hostname: beat.hostname,
+      startedAt: new Date(beat.startedAt),
+      // The control plane's own clock decides freshness: node clocks may drift.
+      receivedAt: this.clock.now(),
+    });
+    if (!known) this.logger.warn({ nodeId: beat.nodeId }, 'heartbeat from an unregistered node; ignored');
+  }
+
+  async ping(id: string, echo: string | undefined, requestId: string): Promise<MethodResult<'ping'> & { roundTripMs: number }> {
+    await this.requireOnline(id);
+    const started = performance.now();
+    const result = await this.bridge.request(id, 'ping', echo === undefined ? {} : { echo }, {
+      requestId,
+      timeoutMs: this.config.bridgeTimeoutMs,
+    });
+    return { ...result, roundTripMs: Math.round((performance.now() - started) * 100) / 100 };
+  }
+
+  async info(id: string, requestId: string): Promise<MethodResult<'node.info'>> {
+    await this.requireOnline(id);
+    return this.bridge.request(id, 'node.info', {}, { requestId, timeoutMs: this.config.bridgeTimeoutMs });
+  }
+
+  private async require(id: string): Promise<NodeEntity> {
+    const node = await this.nodes.findById(id);
+    if (!node) throw new CausewayError('not_found', 'No node with this id exists.');
+    return node;
+  }
+
+  /** Fails fast for a node known to be offline instead of waiting out the bridge timeout. */
+  private async requireOnline(id: string): Promise<void> {
+    const node = await this.require(id);
+    if (!this.isOnline(node)) {
+      const why =
+        node.state === 'stopping'
+          ? 'it was shut down'
+          : `no heartbeat within ${this.config.nodeOfflineAfterMs} ms`;
+      throw new CausewayError(
+        'node_unavailable',
+        `Node "${node.name}" is offline (${why}). Try again when it is back.`,
+      );
+    }
+  }
+
+  private isOnline(node: NodeEntity): boolean {
+    if (node.state !== 'up' || !node.lastHeartbeatAt) return false;
+    return this.clock.now().getTime() - node.lastHeartbeatAt.getTime() <= this.config.nodeOfflineAfterMs;
+  }
+
+  private view(node: NodeEntity): NodeView {
+    return {
+      id: node.id,
+      tenantId: node.tenantId,
+      name: node.name,
+      region: node.region,
+      status: this.isOnline(node) ? 'online' : 'offline',
+      state: node.state,
+      version: node.version,
+      hostname: node.hostname,
+      startedAt: node.startedAt?.toISOString() ?? null,
+      lastHeartbeatAt: node.lastHeartbeatAt?.toISOString() ?? null,
+      createdAt: node.createdAt.toISOString(),
+    };
+  }
+}
