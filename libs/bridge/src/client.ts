@@ -81,11 +81,18 @@ export class BridgeClient {
   async ensureNodeRoute(nodeId: string): Promise<void> {
     if (this.routedNodes.has(nodeId)) return;
     this.routedNodes.add(nodeId);
-    try {
-      await this.channel.waitForConnect();
-      await this.channel.addSetup((channel: Channel) =>
-        this.options.topology.assertNodeRoute(channel, nodeId),
+    const setup = this.channel.addSetup((channel: Channel) =>
+      this.options.topology.assertNodeRoute(channel, nodeId),
+    );
+    if (!this.options.connection.isConnected()) {
+      // Runs as soon as the broker is back; callers must not hang on an outage.
+      setup.catch((error: unknown) =>
+        this.logger.warn({ nodeId, reason: errorMessage(error) }, 'node route not declared yet'),
       );
+      return;
+    }
+    try {
+      await setup;
     } catch (error) {
       this.routedNodes.delete(nodeId);
       throw error;

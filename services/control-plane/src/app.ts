@@ -10,6 +10,8 @@ import { requestIdFor } from './common/request-id';
 export async function createControlPlane(options: AppModuleOptions): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     bufferLogs: true,
+    // Fail with an exception the caller handles, never process.exit from inside the framework.
+    abortOnError: false,
     // Registered below, after the request id, so that even a malformed body gets an id.
     bodyParser: false,
   });
