@@ -60,10 +60,15 @@ export class BridgeClient {
     }
     this.logger = options.logger.child({ component: 'bridge.client' });
     this.now = options.now ?? Date.now;
-    this.channel = createChannel(options.connection, this.logger, 'bridge-client', async (channel) => {
-      await options.topology.assertShared(channel);
-      await options.topology.assertReplyQueue(channel, options.instanceId);
-    });
+    this.channel = createChannel(
+      options.connection,
+      this.logger,
+      'bridge-client',
+      async (channel) => {
+        await options.topology.assertShared(channel);
+        await options.topology.assertReplyQueue(channel, options.instanceId);
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -164,7 +169,9 @@ export class BridgeClient {
   async close(): Promise<void> {
     for (const [id, waiting] of this.pending) {
       this.settle(id);
-      waiting.reject(new CausewayError('bridge_unavailable', 'The control plane is shutting down.'));
+      waiting.reject(
+        new CausewayError('bridge_unavailable', 'The control plane is shutting down.'),
+      );
     }
     await this.channel.close();
   }
@@ -215,7 +222,9 @@ export class BridgeClient {
         { requestId: reply.requestId, method: waiting.method },
         'node answered with a result that does not match the method schema',
       );
-      waiting.reject(new CausewayError('internal_error', 'The node answered with an invalid result.'));
+      waiting.reject(
+        new CausewayError('internal_error', 'The node answered with an invalid result.'),
+      );
       return;
     }
     waiting.resolve(result.data);

@@ -1,4 +1,8 @@
-import amqp, { type AmqpConnectionManager, type Channel, type ChannelWrapper } from 'amqp-connection-manager';
+import amqp, {
+  type AmqpConnectionManager,
+  type Channel,
+  type ChannelWrapper,
+} from 'amqp-connection-manager';
 import type { Logger } from 'pino';
 import { redactUrl } from './redact';
 
@@ -39,7 +43,10 @@ export function createBridgeConnection(options: BridgeConnectionOptions): AmqpCo
 }
 
 /** Resolves when the manager has a live connection, or rejects after `timeoutMs`. */
-export async function waitForBroker(manager: AmqpConnectionManager, timeoutMs: number): Promise<void> {
+export async function waitForBroker(
+  manager: AmqpConnectionManager,
+  timeoutMs: number,
+): Promise<void> {
   if (manager.isConnected()) return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -66,7 +73,10 @@ export function createChannel(
 ): ChannelWrapper {
   const channel = manager.createChannel({ name, confirm: true, ...(setup ? { setup } : {}) });
   channel.on('error', (err: Error) =>
-    logger.warn({ channel: name, reason: err.message }, 'bridge channel error; it will be re-created'),
+    logger.warn(
+      { channel: name, reason: err.message },
+      'bridge channel error; it will be re-created',
+    ),
   );
   return channel;
 }

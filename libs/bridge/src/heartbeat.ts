@@ -87,15 +87,22 @@ export class HeartbeatListener {
   private readonly channel: ChannelWrapper;
 
   constructor(private readonly options: HeartbeatListenerOptions) {
-    this.channel = createChannel(options.connection, options.logger, 'heartbeat-listener', (channel) =>
-      options.topology.assertShared(channel),
+    this.channel = createChannel(
+      options.connection,
+      options.logger,
+      'heartbeat-listener',
+      (channel) => options.topology.assertShared(channel),
     );
   }
 
   async start(): Promise<void> {
-    await this.channel.consume(this.options.topology.heartbeatQueue, (msg) => void this.onMessage(msg), {
-      prefetch: 64,
-    });
+    await this.channel.consume(
+      this.options.topology.heartbeatQueue,
+      (msg) => void this.onMessage(msg),
+      {
+        prefetch: 64,
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -105,7 +112,10 @@ export class HeartbeatListener {
   private async onMessage(msg: ConsumeMessage): Promise<void> {
     const decoded = decode(msg.content, heartbeatSchema);
     if (!decoded.ok) {
-      this.options.logger.warn({ reason: decoded.reason, detail: decoded.detail }, 'malformed heartbeat');
+      this.options.logger.warn(
+        { reason: decoded.reason, detail: decoded.detail },
+        'malformed heartbeat',
+      );
       this.channel.nack(msg, false, false);
       return;
     }
@@ -122,7 +132,10 @@ export class HeartbeatListener {
       await this.options.onHeartbeat(decoded.value);
     } catch (error) {
       // The next beat supersedes this one; requeueing would only replay stale state.
-      this.options.logger.warn({ reason: errorMessage(error), nodeId: sender }, 'heartbeat not recorded');
+      this.options.logger.warn(
+        { reason: errorMessage(error), nodeId: sender },
+        'heartbeat not recorded',
+      );
     }
     this.channel.ack(msg);
   }

@@ -111,7 +111,10 @@ export class BridgeServer {
       });
       if (request.deadline < this.now()) {
         // The caller was already told the node did not answer; running it now would surprise it.
-        log.info({ redelivered: msg.fields.redelivered }, 'request expired before it was handled; dropped');
+        log.info(
+          { redelivered: msg.fields.redelivered },
+          'request expired before it was handled; dropped',
+        );
         this.channel.ack(msg);
         return;
       }
@@ -161,14 +164,20 @@ export class BridgeServer {
       return {
         ...base,
         ok: false,
-        error: { code: 'internal_error', message: `The node could not complete the request (error id ${errorId}).` },
+        error: {
+          code: 'internal_error',
+          message: `The node could not complete the request (error id ${errorId}).`,
+        },
       };
     }
   }
 
   private async dispatch(request: RequestEnvelope, log: Logger): Promise<unknown> {
     if (!isBridgeMethod(request.method)) {
-      throw new CausewayError('unknown_method', `The node does not know the operation "${request.method}".`);
+      throw new CausewayError(
+        'unknown_method',
+        `The node does not know the operation "${request.method}".`,
+      );
     }
     return this.invoke(request.method, request, log);
   }
@@ -178,7 +187,7 @@ export class BridgeServer {
     request: RequestEnvelope,
     log: Logger,
   ): Promise<MethodResult<M>> {
-    const handler = this.options.handlers[method] as Handler<M> | undefined;
+    const handler: Handler<M> | undefined = this.options.handlers[method];
     if (!handler) {
       throw new CausewayError('unknown_method', `This node does not serve "${method}".`);
     }
@@ -210,8 +219,10 @@ export class BridgeServer {
         msg.content,
         {
           persistent: true,
-          messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,
-          contentType: typeof msg.properties.contentType === 'string' ? msg.properties.contentType : undefined,
+          messageId:
+            typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,
+          contentType:
+            typeof msg.properties.contentType === 'string' ? msg.properties.contentType : undefined,
           headers: {
             [HEADER_REASON]: reason,
             [HEADER_DETAIL]: detail,
@@ -224,7 +235,10 @@ export class BridgeServer {
       this.channel.ack(msg);
     } catch (error) {
       // Could not record the reason: fall back to the broker's own dead-lettering.
-      this.logger.warn({ reason: errorMessage(error) }, 'dead letter not confirmed; rejecting instead');
+      this.logger.warn(
+        { reason: errorMessage(error) },
+        'dead letter not confirmed; rejecting instead',
+      );
       this.channel.nack(msg, false, false);
     }
   }

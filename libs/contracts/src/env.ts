@@ -12,7 +12,9 @@ export interface EnvVar<T> {
 }
 
 export type EnvSpec = Record<string, EnvVar<unknown>>;
-export type EnvValues<S extends EnvSpec> = { [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
+export type EnvValues<S extends EnvSpec> = {
+  [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never;
+};
 
 /** Raised when configuration is wrong; its message is the one line an operator needs. */
 export class ConfigError extends Error {
@@ -34,12 +36,16 @@ export function parseEnv<S extends EnvSpec>(
   for (const [name, variable] of Object.entries(spec)) {
     const raw = env[name] === undefined || env[name] === '' ? variable.default : env[name];
     if (raw === undefined) {
-      throw new ConfigError(`Invalid configuration: ${name} is not set; it expects ${variable.expects}.`);
+      throw new ConfigError(
+        `Invalid configuration: ${name} is not set; it expects ${variable.expects}.`,
+      );
     }
     const parsed = variable.schema.safeParse(raw);
     if (!parsed.success) {
       const shown = variable.sensitive ? '' : ` (got "${raw.slice(0, 80)}")`;
-      throw new ConfigError(`Invalid configuration: ${name} is invalid${shown}; it expects ${variable.expects}.`);
+      throw new ConfigError(
+        `Invalid configuration: ${name} is invalid${shown}; it expects ${variable.expects}.`,
+      );
     }
     values[name] = parsed.data;
   }

@@ -5,10 +5,16 @@
  */
 export const ERROR_CATALOGUE = {
   validation_failed: { status: 400, message: 'The request is not valid.' },
-  unauthenticated: { status: 401, message: 'Sign in first: this request carries no valid credentials.' },
+  unauthenticated: {
+    status: 401,
+    message: 'Sign in first: this request carries no valid credentials.',
+  },
   forbidden: { status: 403, message: 'You do not have permission to do this.' },
   not_found: { status: 404, message: 'Nothing was found at this address.' },
-  conflict: { status: 409, message: 'The request conflicts with the current state of the resource.' },
+  conflict: {
+    status: 409,
+    message: 'The request conflicts with the current state of the resource.',
+  },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unknown_method: { status: 501, message: 'The node does not know this operation.' },
   invalid_envelope: { status: 400, message: 'The bridge message is malformed.' },

@@ -17,7 +17,9 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}; last: ${String(last)}`);
+      throw new Error(
+        `timed out after ${options.timeoutMs} ms waiting for ${options.what}; last: ${String(last)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }

@@ -7,7 +7,9 @@ import { AppModule, type AppModuleOptions } from './app.module';
 import { requestIdFor } from './common/request-id';
 
 /** Builds the control plane (used by main.ts and by the tests, so both run the same app). */
-export async function createControlPlane(options: AppModuleOptions): Promise<NestExpressApplication> {
+export async function createControlPlane(
+  options: AppModuleOptions,
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     bufferLogs: true,
     // Fail with an exception the caller handles, never process.exit from inside the framework.
@@ -28,7 +30,9 @@ export async function createControlPlane(options: AppModuleOptions): Promise<Nes
     app,
     new DocumentBuilder()
       .setTitle('Causeway control plane')
-      .setDescription('Hybrid-cloud federation broker API. Errors answer { code, message, requestId }.')
+      .setDescription(
+        'Hybrid-cloud federation broker API. Errors answer { code, message, requestId }.',
+      )
       .setVersion('v1')
       .addBearerAuth()
       .build(),

@@ -17,7 +17,11 @@ export const REDACTED_PATHS = [
 
 export function createRootLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
-    { level, base: { service: 'control-plane' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    {
+      level,
+      base: { service: 'control-plane' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
     destination ?? pino.destination(1),
   );
 }
@@ -40,7 +44,10 @@ export class LoggingModule {
             customAttributeKeys: { reqId: 'requestId' },
             autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
             serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({ method: req.method, url: req.url }),
+              req: (req: { id: unknown; method: string; url: string }) => ({
+                method: req.method,
+                url: req.url,
+              }),
             },
           },
         }),

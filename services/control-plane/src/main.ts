@@ -22,6 +22,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`causeway-control-plane: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `causeway-control-plane: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

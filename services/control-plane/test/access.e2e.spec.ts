@@ -24,17 +24,17 @@ function routeTable(stack: Stack): Route[] {
       const handler = (type.prototype as Record<string, unknown>)[name] as object;
       const path = Reflect.getMetadata('path', handler) as string | undefined;
       if (path === undefined) continue;
-      const verb = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'][
-        Reflect.getMetadata('method', handler) as number
-      ] as string;
+      const verbs = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'];
+      const verb = verbs[Reflect.getMetadata('method', handler) as number] ?? 'UNKNOWN';
       const full = `/${[base, path].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
       routes.push({
         method: verb,
         path: full,
-        permission: (Reflect.getMetadata(PERMISSION_KEY, handler) ?? Reflect.getMetadata(PERMISSION_KEY, type)) as
-          | string
-          | undefined,
-        isPublic: Boolean(Reflect.getMetadata(PUBLIC_KEY, handler) ?? Reflect.getMetadata(PUBLIC_KEY, type)),
+        permission: (Reflect.getMetadata(PERMISSION_KEY, handler) ??
+          Reflect.getMetadata(PERMISSION_KEY, type)) as string | undefined,
+        isPublic: Boolean(
+          Reflect.getMetadata(PUBLIC_KEY, handler) ?? Reflect.getMetadata(PUBLIC_KEY, type),
+        ),
       });
     }
   }
@@ -58,13 +58,19 @@ describe('access: every route declares its permission, and the guard enforces it
 
   it('finds the routes of the API (the table is not empty)', () => {
     expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
-      expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /api/v1/nodes', 'POST /api/v1/nodes/:node/ping']),
+      expect.arrayContaining([
+        'GET /healthz',
+        'GET /readyz',
+        'GET /api/v1/nodes',
+        'POST /api/v1/nodes/:node/ping',
+      ]),
     );
   });
 
   it('has a declared permission from the catalogue, or an explicit @Public(), on every route', () => {
     for (const route of routes) {
-      const declared = route.isPublic || (route.permission !== undefined && route.permission in PERMISSIONS);
+      const declared =
+        route.isPublic || (route.permission !== undefined && route.permission in PERMISSIONS);
       expect({ route: `${route.method} ${route.path}`, declared }).toEqual({
         route: `${route.method} ${route.path}`,
         declared: true,
@@ -83,18 +89,25 @@ describe('access: every route declares its permission, and the guard enforces it
         status: 401,
         code: 'unauthenticated',
       });
-      const wrong = await stack
-        .anonymous()
-        [method](concrete(route.path))
-        .set('Authorization', `Bearer ${'x'.repeat(40)}`);
-      expect({ route: route.path, status: wrong.status }).toEqual({ route: route.path, status: 401 });
+      const anonymous = stack.anonymous();
+      const wrong = await anonymous[method](concrete(route.path)).set(
+        'Authorization',
+        `Bearer ${'x'.repeat(40)}`,
+      );
+      expect({ route: route.path, status: wrong.status }).toEqual({
+        route: route.path,
+        status: 401,
+      });
     }
   });
 
   it('lets the public health routes through without a token', async () => {
     await stack.anonymous().get('/healthz').expect(200, { status: 'ok' });
     const ready = await stack.anonymous().get('/readyz').expect(200);
-    expect(ready.body.checks).toMatchObject({ database: { status: 'up' }, broker: { status: 'up' } });
+    expect(ready.body.checks).toMatchObject({
+      database: { status: 'up' },
+      broker: { status: 'up' },
+    });
   });
 
   it('serves the OpenAPI description listing the versioned routes', async () => {
@@ -102,7 +115,11 @@ describe('access: every route declares its permission, and the guard enforces it
     expect(html.text).toContain('swagger');
     const doc = await stack.anonymous().get('/api/docs/openapi.json').expect(200);
     expect(Object.keys(doc.body.paths as object)).toEqual(
-      expect.arrayContaining(['/api/v1/nodes', '/api/v1/nodes/{node}', '/api/v1/nodes/{node}/ping']),
+      expect.arrayContaining([
+        '/api/v1/nodes',
+        '/api/v1/nodes/{node}',
+        '/api/v1/nodes/{node}/ping',
+      ]),
     );
   });
 

@@ -11,10 +11,13 @@ async function nodeStatus(stack: Stack, id: string): Promise<NodeView> {
 }
 
 async function waitOnline(stack: Stack, id: string): Promise<NodeView> {
-  return eventually(async () => {
-    const view = await nodeStatus(stack, id);
-    return view.status === 'online' ? view : undefined;
-  }, { timeoutMs: 15_000, what: `node ${id} online` });
+  return eventually(
+    async () => {
+      const view = await nodeStatus(stack, id);
+      return view.status === 'online' ? view : undefined;
+    },
+    { timeoutMs: 15_000, what: `node ${id} online` },
+  );
 }
 
 describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node process)', () => {
@@ -40,7 +43,11 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
     });
 
     it('answers a ping sent through the HTTP API, echoing the payload', async () => {
-      const res = await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({ echo: 'hello' }).expect(200);
+      const res = await stack
+        .http()
+        .post(`/api/v1/nodes/${node.id}/ping`)
+        .send({ echo: 'hello' })
+        .expect(200);
       expect(res.body).toMatchObject({ pong: true, nodeId: node.id, echo: 'hello' });
       expect(typeof res.body.roundTripMs).toBe('number');
     });
@@ -61,7 +68,8 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
         .expect(200);
       expect(res.headers['x-request-id']).toBe(requestId);
       const line = await eventually(
-        () => proc.logs().find((l) => l.requestId === requestId && l.msg === 'bridge request answered'),
+        () =>
+          proc.logs().find((l) => l.requestId === requestId && l.msg === 'bridge request answered'),
         { timeoutMs: 5000, what: 'node log line with the request id' },
       );
       expect(line).toMatchObject({ method: 'ping', nodeId: node.id });
@@ -71,7 +79,12 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
     it('lists the node as online with its last heartbeat and version', async () => {
       const res = await stack.http().get('/api/v1/nodes').expect(200);
       const listed = (res.body.items as NodeView[]).find((n) => n.id === node.id);
-      expect(listed).toMatchObject({ status: 'online', state: 'up', version: '0.1.0', name: 'node-1' });
+      expect(listed).toMatchObject({
+        status: 'online',
+        state: 'up',
+        version: '0.1.0',
+        name: 'node-1',
+      });
       expect(Date.parse(listed?.lastHeartbeatAt ?? '')).not.toBeNaN();
     });
 
@@ -90,37 +103,55 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
           {
             body: Buffer.from(
               JSON.stringify({
-                v: ENVELOPE_VERSION, type: 'request', id: randomUUID(), requestId: marker, method: 'ping',
-                deadline: Date.now() + 60_000, sentAt: new Date().toISOString(),
+                v: ENVELOPE_VERSION,
+                type: 'request',
+                id: randomUUID(),
+                requestId: marker,
+                method: 'ping',
+                deadline: Date.now() + 60_000,
+                sentAt: new Date().toISOString(),
                 // A reply route pointing at the heartbeat queue must not be followed.
-                replyTo: 'heartbeat', payload: {},
+                replyTo: 'heartbeat',
+                payload: {},
               }),
             ),
             reason: 'invalid_envelope',
           },
         ];
-        for (const b of bad) channel.sendToQueue(t.nodeRpcQueue(node.id), b.body, { persistent: true });
+        for (const b of bad)
+          channel.sendToQueue(t.nodeRpcQueue(node.id), b.body, { persistent: true });
         await channel.waitForConfirms();
 
         const dead: Array<{ body: string; headers: Record<string, unknown> }> = [];
-        await eventually(async () => {
-          const msg = await channel.get(t.deadLetterQueue, { noAck: true });
-          if (msg) dead.push({ body: msg.content.toString(), headers: msg.properties.headers ?? {} });
-          return dead.filter((d) => d.body.includes(marker)).length === bad.length;
-        }, { timeoutMs: 10_000, what: 'three dead letters' });
+        await eventually(
+          async () => {
+            const msg = await channel.get(t.deadLetterQueue, { noAck: true });
+            if (msg)
+              dead.push({ body: msg.content.toString(), headers: msg.properties.headers ?? {} });
+            return dead.filter((d) => d.body.includes(marker)).length === bad.length;
+          },
+          { timeoutMs: 10_000, what: 'three dead letters' },
+        );
 
         for (const d of dead.filter((x) => x.body.includes(marker))) {
           expect(d.headers[HEADER_NODE]).toBe(node.id);
           expect(typeof d.headers[HEADER_DETAIL]).toBe('string');
         }
-        expect(dead.filter((d) => d.body.includes(marker)).map((d) => d.headers[HEADER_REASON]).sort()).toEqual(
-          bad.map((b) => b.reason).sort(),
-        );
+        expect(
+          dead
+            .filter((d) => d.body.includes(marker))
+            .map((d) => d.headers[HEADER_REASON])
+            .sort(),
+        ).toEqual(bad.map((b) => b.reason).sort());
         await channel.close();
       } finally {
         await connection.close();
       }
-      const res = await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({ echo: 'still here' }).expect(200);
+      const res = await stack
+        .http()
+        .post(`/api/v1/nodes/${node.id}/ping`)
+        .send({ echo: 'still here' })
+        .expect(200);
       expect(res.body.echo).toBe('still here');
     });
   });
@@ -139,10 +170,13 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
     expect(early.body).toMatchObject({ code: 'node_unavailable' });
     expect(typeof early.body.requestId).toBe('string');
 
-    const offline = await eventually(async () => {
-      const view = await nodeStatus(stack, node.id);
-      return view.status === 'offline' ? view : undefined;
-    }, { timeoutMs: OFFLINE_AFTER_MS + 4 * HEARTBEAT_MS + 2000, what: 'node offline' });
+    const offline = await eventually(
+      async () => {
+        const view = await nodeStatus(stack, node.id);
+        return view.status === 'offline' ? view : undefined;
+      },
+      { timeoutMs: OFFLINE_AFTER_MS + 4 * HEARTBEAT_MS + 2000, what: 'node offline' },
+    );
     expect(offline.state).toBe('up');
 
     const res = await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({}).expect(503);
@@ -156,14 +190,17 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
     await waitOnline(stack, node.id);
     proc.kill('SIGTERM');
     await proc.exited;
-    const view = await eventually(async () => {
-      const v = await nodeStatus(stack, node.id);
-      return v.state === 'stopping' ? v : undefined;
-    }, { timeoutMs: 5000, what: 'stopping state recorded' });
+    const view = await eventually(
+      async () => {
+        const v = await nodeStatus(stack, node.id);
+        return v.state === 'stopping' ? v : undefined;
+      },
+      { timeoutMs: 5000, what: 'stopping state recorded' },
+    );
     expect(view.status).toBe('offline');
   });
 
-  it('keeps one tenant\'s nodes out of another tenant\'s listing', async () => {
+  it("keeps one tenant's nodes out of another tenant's listing", async () => {
     await stack.createTenant('globex');
     const theirs = await stack.registerNode('globex', 'globex-node');
     const acme = await stack.http().get('/api/v1/nodes?tenant=acme').expect(200);
@@ -173,7 +210,11 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
   });
 
   it('answers 404 not_found for an unknown node and 400 for a malformed id or body', async () => {
-    const missing = await stack.http().post(`/api/v1/nodes/${randomUUID()}/ping`).send({}).expect(404);
+    const missing = await stack
+      .http()
+      .post(`/api/v1/nodes/${randomUUID()}/ping`)
+      .send({})
+      .expect(404);
     expect(missing.body.code).toBe('not_found');
     const badId = await stack.http().get('/api/v1/nodes/not-a-uuid').expect(400);
     expect(badId.body).toMatchObject({ code: 'validation_failed' });

@@ -6,7 +6,10 @@ const VALID_CP = {
   CAUSEWAY_ADMIN_TOKEN: 'a-very-secret-admin-token-of-sufficient-length',
 };
 
-async function runToExit(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+async function runToExit(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   const proc = new ServiceProcess(script, env);
   const code = await proc.exited;
   return { code, stderr: proc.stderr.join('') };
@@ -32,7 +35,10 @@ describe('configuration is validated at start with one line naming the variable'
 
   it.each([
     [{ CAUSEWAY_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' }, 'CAUSEWAY_NODE_ID is not set'],
-    [{ CAUSEWAY_NODE_ID: 'node-1', CAUSEWAY_AMQP_URL: 'amqp://g:g@h:1' }, 'CAUSEWAY_NODE_ID is invalid (got "node-1")'],
+    [
+      { CAUSEWAY_NODE_ID: 'node-1', CAUSEWAY_AMQP_URL: 'amqp://g:g@h:1' },
+      'CAUSEWAY_NODE_ID is invalid (got "node-1")',
+    ],
     [
       { CAUSEWAY_NODE_ID: '2b0c6f38-5d51-4d0e-9a57-4f2d0bb0e0a1', CAUSEWAY_AMQP_URL: 'http://x' },
       'CAUSEWAY_AMQP_URL is invalid',

@@ -62,7 +62,9 @@ export class Stack {
   }
 
   http(): supertest.Agent {
-    return supertest.agent(this.app.getHttpServer()).set('Authorization', `Bearer ${this.config.adminToken}`);
+    return supertest
+      .agent(this.app.getHttpServer())
+      .set('Authorization', `Bearer ${this.config.adminToken}`);
   }
 
   anonymous(): supertest.Agent {
@@ -97,7 +99,12 @@ export class Stack {
     await this.db.drop();
     const t = this.topology;
     await deleteBrokerObjects(
-      [t.heartbeatQueue, t.deadLetterQueue, t.replyQueue(this.config.instanceId), ...this.nodeIds.map((id) => t.nodeRpcQueue(id))],
+      [
+        t.heartbeatQueue,
+        t.deadLetterQueue,
+        t.replyQueue(this.config.instanceId),
+        ...this.nodeIds.map((id) => t.nodeRpcQueue(id)),
+      ],
       [t.inboundExchange, t.deadLetterExchange, ...this.nodeIds.map((id) => t.nodeExchange(id))],
     );
   }

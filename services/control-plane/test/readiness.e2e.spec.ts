@@ -19,7 +19,10 @@ describe('readiness when the broker is unreachable', () => {
     const res = await stack.anonymous().get('/readyz').expect(503);
     expect(res.body.code).toBe('not_ready');
     expect(res.body.message).toContain('broker');
-    expect(res.body.details.checks).toMatchObject({ database: { status: 'up' }, broker: { status: 'down' } });
+    expect(res.body.details.checks).toMatchObject({
+      database: { status: 'up' },
+      broker: { status: 'down' },
+    });
   });
 
   it('answers a request to a node with 503 instead of hanging', async () => {

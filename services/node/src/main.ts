@@ -28,7 +28,9 @@ export async function runNode(): Promise<void> {
 
 if (require.main === module) {
   runNode().catch((error: unknown) => {
-    process.stderr.write(`causeway-node: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `causeway-node: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

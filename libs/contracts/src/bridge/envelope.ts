@@ -19,7 +19,10 @@ export const nodeIdSchema = z.uuid();
 /** Reply routes are fixed-shape so a request cannot steer a node's reply to another route. */
 export const replyRouteSchema = z.string().regex(/^reply\.[a-z0-9-]{1,64}$/);
 
-export const methodNameSchema = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/).max(64);
+export const methodNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/)
+  .max(64);
 
 export const requestEnvelopeSchema = z.strictObject({
   v: z.literal(ENVELOPE_VERSION),

@@ -28,9 +28,15 @@ export class AccessGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION_KEY, targets);
+    const permission = this.reflector.getAllAndOverride<Permission | undefined>(
+      PERMISSION_KEY,
+      targets,
+    );
     if (!permission) {
-      this.logger.error({ handler: context.getHandler().name }, 'route declares no permission; refused');
+      this.logger.error(
+        { handler: context.getHandler().name },
+        'route declares no permission; refused',
+      );
       throw new CausewayError('forbidden');
     }
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();

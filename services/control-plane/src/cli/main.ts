@@ -26,7 +26,9 @@ Reads the same CAUSEWAY_* variables as the control plane (see docs/operator/conf
 
 type Flags = { json: boolean; slug?: string; name?: string; region?: string; tenant?: string };
 
-async function withServices<T>(fn: (tenants: TenantsService, nodes: NodesService) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  fn: (tenants: TenantsService, nodes: NodesService) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(
     AppModule.forRoot({ config, logger: createRootLogger('warn') }),
@@ -73,11 +75,17 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'migrate': {
       const ran = await runMigrations(loadConfig().databaseUrl);
-      print(ran.length ? `applied: ${ran.join(', ')}` : 'database schema is up to date', { applied: ran });
+      print(ran.length ? `applied: ${ran.join(', ')}` : 'database schema is up to date', {
+        applied: ran,
+      });
       return 0;
     }
     case 'tenants create': {
-      const input = { slug: required(flags, 'slug'), name: required(flags, 'name'), region: required(flags, 'region') };
+      const input = {
+        slug: required(flags, 'slug'),
+        name: required(flags, 'name'),
+        region: required(flags, 'region'),
+      };
       const tenant = await withServices((tenants) => tenants.create(input));
       print(`tenant ${tenant.slug} created (id ${tenant.id}, region ${tenant.region})`, tenant);
       return 0;
@@ -91,8 +99,12 @@ async function run(argv: string[]): Promise<number> {
     case 'nodes list': {
       const list = await withServices((_tenants, nodes) => nodes.list(flags.tenant));
       print(
-        list.map((n) => `${n.id}  ${n.name.padEnd(20)} ${n.status.padEnd(8)} ${n.lastHeartbeatAt ?? '-'}`).join('\n') ||
-          'no nodes',
+        list
+          .map(
+            (n) =>
+              `${n.id}  ${n.name.padEnd(20)} ${n.status.padEnd(8)} ${n.lastHeartbeatAt ?? '-'}`,
+          )
+          .join('\n') || 'no nodes',
         { items: list },
       );
       return 0;
@@ -113,7 +125,9 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`causeway-cp: ${error.message}\n`);
       process.exit(error instanceof ConfigError ? 2 : 1);
     }
-    process.stderr.write(`causeway-cp: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `causeway-cp: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -62,7 +62,12 @@ export class ErrorFilter implements ExceptionFilter {
     this.logger.error({ err: exception, errorId, requestId }, 'unhandled error');
     return [
       500,
-      { code: 'internal_error', message: `${ERROR_CATALOGUE.internal_error.message} Quote error id ${errorId}.`, requestId, errorId },
+      {
+        code: 'internal_error',
+        message: `${ERROR_CATALOGUE.internal_error.message} Quote error id ${errorId}.`,
+        requestId,
+        errorId,
+      },
     ];
   }
 }

@@ -13,7 +13,10 @@ export function requestIdFor(req: IncomingMessage & { id?: unknown }, res: Serve
   if (typeof req.id === 'string') return req.id;
   const given = req.headers[REQUEST_ID_HEADER];
   const candidate = Array.isArray(given) ? given[0] : given;
-  const id = candidate !== undefined && requestIdSchema.safeParse(candidate).success ? candidate : randomUUID();
+  const id =
+    candidate !== undefined && requestIdSchema.safeParse(candidate).success
+      ? candidate
+      : randomUUID();
   res.setHeader(REQUEST_ID_HEADER, id);
   req.id = id;
   return id;
@@ -21,7 +24,7 @@ export function requestIdFor(req: IncomingMessage & { id?: unknown }, res: Serve
 
 /** The id of the current HTTP request, as set by pino-http. */
 export function requestIdOf(req: IncomingMessage & { id?: unknown }): string {
-  return typeof req.id === 'string' ? req.id : String(req.id ?? 'unknown');
+  return typeof req.id === 'string' ? req.id : 'unknown';
 }
 
 export const RequestId = createParamDecorator((_data: unknown, ctx: ExecutionContext): string =>

@@ -19,10 +19,15 @@ export const CONTROL_PLANE_ENV = {
   },
   CAUSEWAY_ADMIN_TOKEN: {
     schema: z.string().min(32).max(512),
-    expects: 'the platform operator bearer token, at least 32 characters (generate one with `openssl rand -base64 32`)',
+    expects:
+      'the platform operator bearer token, at least 32 characters (generate one with `openssl rand -base64 32`)',
     sensitive: true,
   },
-  CAUSEWAY_HTTP_HOST: { schema: z.string().min(1), expects: 'an address to listen on', default: '127.0.0.1' },
+  CAUSEWAY_HTTP_HOST: {
+    schema: z.string().min(1),
+    expects: 'an address to listen on',
+    default: '127.0.0.1',
+  },
   CAUSEWAY_HTTP_PORT: { schema: port, expects: 'a TCP port (1-65535)', default: '8080' },
   CAUSEWAY_BRIDGE_NAMESPACE: {
     schema: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
@@ -67,7 +72,9 @@ export interface ControlPlaneConfig {
   logLevel: Env['CAUSEWAY_LOG_LEVEL'];
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): ControlPlaneConfig {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+): ControlPlaneConfig {
   const v = parseEnv(CONTROL_PLANE_ENV, env);
   return {
     databaseUrl: v.CAUSEWAY_DATABASE_URL,
@@ -84,7 +91,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 function defaultInstanceId(): string {
-  const name = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64);
+  const name = hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 64);
   return name.length > 0 ? name : 'control-plane';
 }
 

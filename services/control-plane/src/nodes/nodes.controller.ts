@@ -1,11 +1,24 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { z } from 'zod';
 import { BRIDGE_METHODS } from '@causeway/contracts';
 import { RequirePermission } from '../access/permission.decorator';
 import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
-import { listNodesQuerySchema, nodeIdParamSchema, nodeListSchema, nodeViewSchema, pingBodySchema } from './nodes.dto';
+import {
+  listNodesQuerySchema,
+  nodeIdParamSchema,
+  nodeListSchema,
+  nodeViewSchema,
+  pingBodySchema,
+} from './nodes.dto';
 import { NodesService } from './nodes.service';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
@@ -19,7 +32,11 @@ export class NodesController {
   @Get()
   @RequirePermission('nodes.read')
   @ApiOperation({ summary: 'List nodes with their online/offline state and last heartbeat' })
-  @ApiQuery({ name: 'tenant', required: false, description: 'Only the nodes of this tenant (its identifier)' })
+  @ApiQuery({
+    name: 'tenant',
+    required: false,
+    description: 'Only the nodes of this tenant (its identifier)',
+  })
   @ApiOkResponse({ schema: schema(nodeListSchema) })
   async list(@Query() query: unknown) {
     const { tenant } = parseInput(listNodesQuerySchema, query, 'query');
@@ -47,7 +64,7 @@ export class NodesController {
 
   @Get(':node/info')
   @RequirePermission('nodes.ping')
-  @ApiOperation({ summary: "Ask the node for its version, host and uptime" })
+  @ApiOperation({ summary: 'Ask the node for its version, host and uptime' })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS['node.info'].result) })
   info(@Param('node') node: string, @RequestId() requestId: string) {
     return this.nodes.info(parseInput(nodeIdParamSchema, node, 'node id'), requestId);

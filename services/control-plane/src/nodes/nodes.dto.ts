@@ -5,7 +5,10 @@ export const nodeIdParamSchema = z.uuid({ error: 'a node id is a UUID' });
 export const pingBodySchema = z.strictObject({ echo: z.string().max(1024).optional() });
 
 export const listNodesQuerySchema = z.strictObject({
-  tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/).optional(),
+  tenant: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/)
+    .optional(),
 });
 
 export const nodeViewSchema = z.object({

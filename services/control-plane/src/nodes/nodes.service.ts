@@ -36,7 +36,12 @@ export class NodesService implements OnApplicationBootstrap {
     if (await this.nodes.findByName(tenant.id, name)) {
       throw new CausewayError('conflict', `Tenant "${slug}" already has a node named "${name}".`);
     }
-    const node = await this.nodes.insert({ id: randomUUID(), tenantId: tenant.id, name, region: tenant.region });
+    const node = await this.nodes.insert({
+      id: randomUUID(),
+      tenantId: tenant.id,
+      name,
+      region: tenant.region,
+    });
     await this.bridge.ensureNodeRoute(node.id);
     this.logger.info({ nodeId: node.id, tenantId: tenant.id }, 'node registered');
     return this.view(node);
@@ -62,10 +67,15 @@ export class NodesService implements OnApplicationBootstrap {
       // The control plane's own clock decides freshness: node clocks may drift.
       receivedAt: this.clock.now(),
     });
-    if (!known) this.logger.warn({ nodeId: beat.nodeId }, 'heartbeat from an unregistered node; ignored');
+    if (!known)
+      this.logger.warn({ nodeId: beat.nodeId }, 'heartbeat from an unregistered node; ignored');
   }
 
-  async ping(id: string, echo: string | undefined, requestId: string): Promise<MethodResult<'ping'> & { roundTripMs: number }> {
+  async ping(
+    id: string,
+    echo: string | undefined,
+    requestId: string,
+  ): Promise<MethodResult<'ping'> & { roundTripMs: number }> {
     await this.requireOnline(id);
     const started = performance.now();
     const result = await this.bridge.request(id, 'ping', echo === undefined ? {} : { echo }, {
@@ -77,7 +87,12 @@ export class NodesService implements OnApplicationBootstrap {
 
   async info(id: string, requestId: string): Promise<MethodResult<'node.info'>> {
     await this.requireOnline(id);
-    return this.bridge.request(id, 'node.info', {}, { requestId, timeoutMs: this.config.bridgeTimeoutMs });
+    return this.bridge.request(
+      id,
+      'node.info',
+      {},
+      { requestId, timeoutMs: this.config.bridgeTimeoutMs },
+    );
   }
 
   private async require(id: string): Promise<NodeEntity> {
@@ -103,7 +118,9 @@ export class NodesService implements OnApplicationBootstrap {
 
   private isOnline(node: NodeEntity): boolean {
     if (node.state !== 'up' || !node.lastHeartbeatAt) return false;
-    return this.clock.now().getTime() - node.lastHeartbeatAt.getTime() <= this.config.nodeOfflineAfterMs;
+    return (
+      this.clock.now().getTime() - node.lastHeartbeatAt.getTime() <= this.config.nodeOfflineAfterMs
+    );
   }
 
   private view(node: NodeEntity): NodeView {

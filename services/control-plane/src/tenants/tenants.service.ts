@@ -13,7 +13,10 @@ export class TenantsService {
   async create(input: CreateTenant): Promise<TenantEntity> {
     const tenant = parseInput(createTenantSchema, input, 'tenant');
     if (await this.tenants.findBySlug(tenant.slug)) {
-      throw new CausewayError('conflict', `A tenant with the identifier "${tenant.slug}" already exists.`);
+      throw new CausewayError(
+        'conflict',
+        `A tenant with the identifier "${tenant.slug}" already exists.`,
+      );
     }
     return this.tenants.insert({ id: randomUUID(), ...tenant });
   }

@@ -1,6 +1,16 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Logger } from 'pino';
-import { BridgeServer, BridgeTopology, HeartbeatPublisher, createBridgeConnection } from '@causeway/bridge';
+import {
+  BridgeServer,
+  BridgeTopology,
+  HeartbeatPublisher,
+  createBridgeConnection,
+} from '@causeway/bridge';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
 import { NODE_VERSION } from '../version';

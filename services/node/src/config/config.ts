@@ -14,7 +14,7 @@ export const NODE_ENV = {
   },
   CAUSEWAY_BRIDGE_NAMESPACE: {
     schema: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
-    expects: 'the control plane\'s bridge namespace (lowercase letters, digits or -)',
+    expects: "the control plane's bridge namespace (lowercase letters, digits or -)",
     default: 'causeway',
   },
   CAUSEWAY_HEARTBEAT_INTERVAL_MS: {

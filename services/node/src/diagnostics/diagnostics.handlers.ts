@@ -15,7 +15,12 @@ export class DiagnosticsHandlers {
     return {
       ping: async ({ echo }, { logger }) => {
         logger.debug('ping');
-        return { pong: true, nodeId: this.config.nodeId, ...(echo === undefined ? {} : { echo }), at: new Date().toISOString() };
+        return {
+          pong: true,
+          nodeId: this.config.nodeId,
+          ...(echo === undefined ? {} : { echo }),
+          at: new Date().toISOString(),
+        };
       },
       'node.info': async () => ({
         nodeId: this.config.nodeId,

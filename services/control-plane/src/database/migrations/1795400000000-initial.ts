@@ -38,7 +38,7 @@ export class Initial1795400000000 implements MigrationInterface {
     await q.query(`CREATE INDEX nodes_tenant_ix ON nodes (tenant_id)`);
   }
 
-  async down(): Promise<void> {
-    throw new Error('Causeway migrations are forward-only.');
+  down(): Promise<void> {
+    return Promise.reject(new Error('Causeway migrations are forward-only.'));
   }
 }
