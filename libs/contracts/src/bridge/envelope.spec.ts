@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { heartbeatSchema, replyEnvelopeSchema, requestEnvelopeSchema } from './envelope';
+
+const request = () => ({
+  v: 1,
+  type: 'request',
+  id: randomUUID(),
+  requestId: 'req-1',
+  method: 'ping',
+  deadline: Date.now() + 1000,
+  sentAt: new Date().toISOString(),
+  replyTo: 'reply.cp-1',
+  payload: {},
+});
+
+describe('bridge envelopes v1', () => {
+  it('accepts a well-formed request', () => {
+    expect(requestEnvelopeSchema.safeParse(request()).success).toBe(true);
+  });
+
+  it.each([
+    ['another version', { v: 2 }],
+    ['a reply route that is not a reply queue', { replyTo: 'heartbeat' }],
+    ['a request id with spaces or newlines', { requestId: 'a b\nc' }],
+    ['an unknown field', { extra: true }],
+    ['a non-uuid id', { id: '42' }],
+  ])('rejects %s', (_what, change) => {
+    expect(requestEnvelopeSchema.safeParse({ ...request(), ...change }).success).toBe(false);
+  });
+
+  it('requires an error on a failed reply and a result on a successful one', () => {
+    const base = {
+      v: 1,
+      type: 'reply',
+      id: randomUUID(),
+      inReplyTo: randomUUID(),
+      requestId: 'r',
+      nodeId: randomUUID(),
+      sentAt: new Date().toISOString(),
+    };
+    expect(replyEnvelopeSchema.safeParse({ ...base, ok: true, result: { x: 1 } }).success).toBe(
+      true,
+    );
+    expect(
+      replyEnvelopeSchema.safeParse({ ...base, ok: false, error: { code: 'x', message: 'y' } })
+        .success,
+    ).toBe(true);
+    expect(replyEnvelopeSchema.safeParse({ ...base, ok: false, result: {} }).success).toBe(false);
+  });
+
+  it('accepts only the two heartbeat states', () => {
+    const beat = {
+      v: 1,
+      type: 'heartbeat',
+      nodeId: randomUUID(),
+      state: 'up',
+      sentAt: new Date().toISOString(),
+      startedAt: new Date().toISOString(),
+      version: '0.1.0',
+      hostname: 'h',
+      intervalMs: 5000,
+    };
+    expect(heartbeatSchema.safeParse(beat).success).toBe(true);
+    expect(heartbeatSchema.safeParse({ ...beat, state: 'maybe' }).success).toBe(false);
+  });
+});
