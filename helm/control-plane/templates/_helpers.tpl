@@ -1,7 +1,7 @@
 {{/*
 Chart name, truncated to 63 characters (the limit of a DNS label).
 */}}
-{{- define "control-plane.name" -}}
+{{- define "causeway-cp.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
@@ -9,7 +9,7 @@ Chart name, truncated to 63 characters (the limit of a DNS label).
 Fully qualified name of the release's objects: <release>-<chart>, or the release name alone
 when it already contains the chart name.
 */}}
-{{- define "control-plane.fullname" -}}
+{{- define "causeway-cp.fullname" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
@@ -25,24 +25,24 @@ when it already contains the chart name.
 {{/*
 Chart label value: name-version.
 */}}
-{{- define "control-plane.chart" -}}
+{{- define "causeway-cp.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{/*
 Selector labels: must never change for an installed release.
 */}}
-{{- define "control-plane.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "control-plane.name" . }}
+{{- define "causeway-cp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "causeway-cp.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
 Common labels.
 */}}
-{{- define "control-plane.labels" -}}
-helm.sh/chart: {{ include "control-plane.chart" . }}
-{{ include "control-plane.selectorLabels" . }}
+{{- define "causeway-cp.labels" -}}
+helm.sh/chart: {{ include "causeway-cp.chart" . }}
+{{ include "causeway-cp.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/component: control-plane
 app.kubernetes.io/part-of: causeway
@@ -52,9 +52,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 Service account used by the pods.
 */}}
-{{- define "control-plane.serviceAccountName" -}}
+{{- define "causeway-cp.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
-{{- default (include "control-plane.fullname" .) .Values.serviceAccount.name }}
+{{- default (include "causeway-cp.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
@@ -64,15 +64,15 @@ Service account used by the pods.
 Secret holding CAUSEWAY_DATABASE_URL, CAUSEWAY_AMQP_URL and CAUSEWAY_ADMIN_TOKEN: the existing
 one when given, otherwise the one this chart creates.
 */}}
-{{- define "control-plane.secretName" -}}
-{{- default (include "control-plane.fullname" .) .Values.existingSecret }}
+{{- define "causeway-cp.secretName" -}}
+{{- default (include "causeway-cp.fullname" .) .Values.existingSecret }}
 {{- end }}
 
 {{/*
 Image reference: repository@digest when a digest is given, else repository:tag (tag defaults to
 the chart's appVersion).
 */}}
-{{- define "control-plane.image" -}}
+{{- define "causeway-cp.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}

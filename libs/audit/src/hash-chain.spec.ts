@@ -19,7 +19,7 @@ describe('audit hash chain', () => {
 
   it('reports an edited entry at its position', () => {
     const entries = chain(5);
-    entries[2] = { ...entries[2]!, body: canonicalJson({ type: 'test.event', i: 99 }) };
+    entries[2] = { ...entries[2], body: canonicalJson({ type: 'test.event', i: 99 }) };
     expect(verifyChain(entries)).toEqual({ kind: 'hash_mismatch', position: 2, seq: 3 });
   });
 
@@ -36,7 +36,7 @@ describe('audit hash chain', () => {
 
   it('reports re-ordered entries', () => {
     const entries = chain(5);
-    [entries[1], entries[2]] = [entries[2]!, entries[1]!];
+    [entries[1], entries[2]] = [entries[2], entries[1]];
     expect(verifyChain(entries)).toMatchObject({ kind: 'sequence_gap', position: 1 });
   });
 
