@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # single-quoted code for bash -c / node -e is meant not to expand here
 # Make sure PostgreSQL and RabbitMQ are reachable before `npm run demo` / `npm test` run.
 #
 #   CAUSEWAY_DATABASE_URL   default postgres://causeway:causeway@127.0.0.1:5432/causeway
@@ -50,10 +51,8 @@ with_timeout() { # SECONDS COMMAND...: `timeout` when coreutils has it
 }
 is_root() { [[ "$EUID" -eq 0 ]]; }
 can_apt() { is_root && have apt-get; }
-worklog() {
-  [[ -n "$WORKLOG" ]] || WORKLOG="$(mktemp)"
-  printf '%s' "$WORKLOG"
-}
+# Output of apt-get / server start commands goes to one temp file, shown (tail) on failure.
+ensure_worklog() { [[ -n "$WORKLOG" ]] || WORKLOG="$(mktemp)"; }
 log_tail() { [[ -z "$WORKLOG" ]] || tail -n 5 "$WORKLOG" | sed 's/^/    /' >&2; }
 
 is_local_host() {
@@ -79,8 +78,8 @@ tcp_open() {
 # apt_install PACKAGE...: install non-interactively (root + apt-get only); `apt-get update` once.
 apt_install() {
   can_apt || return 1
-  local log
-  log="$(worklog)"
+  ensure_worklog
+  local log="$WORKLOG"
   export DEBIAN_FRONTEND=noninteractive
   if [[ -z "$APT_UPDATED" ]]; then
     apt-get update -qq >>"$log" 2>&1 || return 1
@@ -172,6 +171,7 @@ pg_local_cluster() {
     pg_lsclusters -h 2>/dev/null | awk -v p="$PG_PORT" '$3 == p { print $1, $2, $5; exit }'
   elif [[ "$PG_PORT" == 5432 && -d /etc/postgresql ]] && have pg_ctlcluster; then
     local ver
+    # shellcheck disable=SC2012 # version directory names are plain numbers
     ver="$(ls /etc/postgresql | sort -V | tail -1)"
     [[ -z "$ver" ]] || echo "$ver main postgres"
   fi
@@ -223,8 +223,12 @@ ensure_pg_server() {
   local cluster ver name owner
   cluster="$(pg_local_cluster)"
   if [[ -z "$cluster" ]]; then
-    pg_cannot_reach "PostgreSQL is installed but no local cluster is configured for port $PG_PORT" \
-      "(see pg_lsclusters); start the cluster that serves it, or fix the port in the URL."
+    if have pg_lsclusters; then
+      pg_cannot_reach "PostgreSQL is installed but no local cluster is configured for port $PG_PORT" \
+        "(see pg_lsclusters); start the cluster that serves it, or fix the port in the URL."
+    fi
+    pg_cannot_reach "PostgreSQL is installed but not running on port $PG_PORT, and this script only starts" \
+      "Debian/Ubuntu clusters; start it yourself (pg_ctl -D <data directory> start, brew services start postgresql, ...)."
   fi
   read -r ver name owner <<<"$cluster"
   if ! pg_ready; then # a fresh install may already have started it
@@ -232,8 +236,8 @@ ensure_pg_server() {
       pg_cannot_reach "PostgreSQL $ver/$name is installed but stopped, and starting it needs root. Run:" \
         "  sudo pg_ctlcluster $ver $name start     (or: sudo service postgresql start)"
     fi
-    local log
-    log="$(worklog)"
+    ensure_worklog
+    local log="$WORKLOG"
     pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start >>"$log" 2>&1 ||
       { have service && service postgresql start >>"$log" 2>&1; } || true
     if ! pg_wait_ready "$PG_READY_TIMEOUT"; then
@@ -252,10 +256,10 @@ ensure_pg_server() {
 # pg_url_check: log in with the URL. Returns 0 when that works and sets PG_CAN_CREATE to "t"
 # when the role may create databases; otherwise PG_URL_ERR says why. The password goes
 # through PGPASSWORD (environment), never through argv.
-PG_URL_ERR= PG_CAN_CREATE=
+PG_URL_ERR='' PG_CAN_CREATE=''
 pg_url_check() {
   local out
-  PG_URL_ERR= PG_CAN_CREATE=
+  PG_URL_ERR='' PG_CAN_CREATE=''
   if out="$(
     if [[ -n "$PG_PASSWORD" ]]; then export PGPASSWORD="$PG_PASSWORD"; fi
     PGCONNECT_TIMEOUT=5 psql -X -w -q -A -t -d "$PG_URL_NOPW" \
@@ -301,7 +305,7 @@ pg_clean_err() {
 
 # pg_as_superuser: run pg_setup_sql as the PostgreSQL superuser, trying in turn:
 # TCP as "postgres" (trust/.pgpass), then the unix socket as the OS user postgres (peer auth).
-PG_SU_OUT= PG_SU_HOW= PG_SU_ERR=
+PG_SU_OUT='' PG_SU_HOW='' PG_SU_ERR=''
 pg_as_superuser() {
   local sql out
   sql="$(pg_setup_sql)"
@@ -574,8 +578,8 @@ ensure_rabbitmq() {
         "  sudo rabbitmq-server -detached     (or: sudo service rabbitmq-server start)"
     fi
     say "rabbitmq: starting local server (a few seconds)..."
-    local log started=1
-    log="$(worklog)"
+    ensure_worklog
+    local log="$WORKLOG" started=1
     rabbitmq-server -detached >>"$log" 2>&1 || started=
     # If starting failed outright (e.g. a node is already booting), still give it a short while.
     if ! amqp_wait_ready "$([[ -n "$started" ]] && echo "$AMQP_READY_TIMEOUT" || echo 15)"; then

@@ -3,6 +3,9 @@ import type { Channel } from 'amqp-connection-manager';
 /** How many times a request may be delivered before the broker dead-letters it. */
 export const DEFAULT_DELIVERY_LIMIT = 5;
 
+/** A reply queue without consumers for this long is deleted by the broker. */
+export const REPLY_QUEUE_EXPIRES_MS = 3_600_000;
+
 /** Routing keys a node may publish with on its own exchange. */
 export const ROUTE_HEARTBEAT = 'heartbeat';
 export const ROUTE_DEAD_LETTER = 'dead-letter';
@@ -94,7 +97,12 @@ export class BridgeTopology {
   /** The reply queue of one control-plane instance. */
   async assertReplyQueue(channel: Channel, instanceId: string): Promise<void> {
     const queue = this.replyQueue(instanceId);
-    await channel.assertQueue(queue, { durable: true, arguments: this.workQueueArguments() });
+    // Instance ids come and go with pods: an instance's queue vanishes after an hour unused.
+    // Replies in it are worthless by then; their requests have long timed out.
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { ...this.workQueueArguments(), 'x-expires': REPLY_QUEUE_EXPIRES_MS },
+    });
     await channel.bindQueue(queue, this.inboundExchange, replyRoute(instanceId));
   }
 
