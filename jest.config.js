@@ -23,5 +23,4 @@ module.exports = {
   // Integration tests start real processes and talk to the real broker and database.
   testTimeout: 60_000,
   maxWorkers: 2,
-  reporters: ['default', '<rootDir>/libs/testing/summary-reporter.js'],
 };

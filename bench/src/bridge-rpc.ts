@@ -28,8 +28,10 @@ const CONCURRENCY = 32;
 const CONCURRENT_REQUESTS = 20_000;
 /** Measured phases are cut into this many rounds per side, alternating between the sides. */
 const ROUNDS = 4;
-/** No phase runs longer than this, whatever its request count. */
-const PHASE_MAX_MS = 15_000;
+/** Time limits per side, whatever the request counts: they add up to the budget below. */
+const WARMUP_MAX_MS = 5_000;
+const SERIAL_MAX_MS = 10_000;
+const CONCURRENT_MAX_MS = 15_000;
 /** Nothing is sent after this long since the benchmark started, whatever happens. */
 export const BRIDGE_RPC_BUDGET_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -68,6 +70,10 @@ export async function runBridgeRpc(): Promise<void> {
   // A raw connection of our own: fails fast with a clear error when the broker is down (the
   // managed connections would retry forever), tells the broker version, and cleans up at the end.
   const admin = await amqplib.connect(url, { noDelay: true });
+  // An unhandled 'error' event would crash the process; the failing request reports it instead.
+  const reportErrors = (what: string, connection: ChannelModel): void =>
+    void connection.on('error', (error: Error) => progress(`${what} error: ${error.message}`));
+  reportErrors('admin connection', admin);
   const brokerVersion = String(admin.connection.serverProperties.version ?? '?');
   const closers: Array<[string, () => Promise<unknown>]> = [];
   let results: Record<'causeway' | 'plain', SideResults> | undefined;
@@ -106,8 +112,10 @@ export async function runBridgeRpc(): Promise<void> {
 
     // (b) The baseline, also on two connections.
     const plainClientConn = await amqplib.connect(url, { noDelay: true });
+    reportErrors('plain client connection', plainClientConn);
     closers.push(['plain client connection', () => plainClientConn.close()]);
     const plainServerConn = await amqplib.connect(url, { noDelay: true });
+    reportErrors('plain server connection', plainServerConn);
     closers.push(['plain server connection', () => plainServerConn.close()]);
     const plainClient = new PlainRpcClient(plainClientConn, plainQueues, 256);
     closers.unshift(['plain client', () => plainClient.close()]);
@@ -178,18 +186,18 @@ export async function runBridgeRpc(): Promise<void> {
       return { causeway: mergeResults(causewayRounds), plain: mergeResults(plainRounds) };
     };
     progress('warm-up');
-    const warmup = { concurrency: CONCURRENCY, requests: WARMUP_REQUESTS, maxMs: PHASE_MAX_MS };
+    const warmup = { concurrency: CONCURRENCY, requests: WARMUP_REQUESTS, maxMs: WARMUP_MAX_MS };
     await phase(causeway, 'warm-up', warmup);
     await phase(plain, 'warm-up', warmup);
     const serial = await measure('1 in flight', {
       concurrency: 1,
       requests: SERIAL_REQUESTS,
-      maxMs: PHASE_MAX_MS,
+      maxMs: SERIAL_MAX_MS,
     });
     const concurrent = await measure(`${CONCURRENCY} in flight`, {
       concurrency: CONCURRENCY,
       requests: CONCURRENT_REQUESTS,
-      maxMs: PHASE_MAX_MS,
+      maxMs: CONCURRENT_MAX_MS,
     });
     results = {
       causeway: { serial: serial.causeway, concurrent: concurrent.causeway },
@@ -217,6 +225,14 @@ export async function runBridgeRpc(): Promise<void> {
     r.completed > 0 ? (r.cpuMicros / r.completed).toFixed(0) : '-',
   ];
   const { causeway, plain } = results;
+  for (const [name, side] of [
+    ['causeway', causeway],
+    ['plain amqplib', plain],
+  ] as const) {
+    if (side.serial.completed === 0 || side.concurrent.completed === 0) {
+      throw new Error(`${name}: no request completed within the time budget; no ratio`);
+    }
+  }
   process.stdout.write(
     `bridge-rpc: ${PAYLOAD_BYTES}-byte echo, RabbitMQ ${brokerVersion} at ${redactUrl(url)}\n` +
       formatTable(

@@ -37,6 +37,11 @@ export async function declarePlainQueues(
   await channel.assertQueue(queues.replyQueue, QUORUM);
 }
 
+/** An unhandled channel 'error' would crash the process: report it; requests then time out. */
+function reportChannelError(who: string): (error: Error) => void {
+  return (error) => void process.stderr.write(`${who} channel error: ${error.message}\n`);
+}
+
 interface Waiting {
   resolve: (body: Buffer) => void;
   reject: (error: Error) => void;
@@ -56,6 +61,7 @@ export class PlainRpcClient {
 
   async start(): Promise<void> {
     const channel = await this.connection.createConfirmChannel();
+    channel.on('error', reportChannelError('plain client'));
     this.channel = channel;
     await declarePlainQueues(channel, this.queues);
     await channel.prefetch(this.prefetch);
@@ -130,6 +136,7 @@ export class PlainRpcServer {
 
   async start(): Promise<void> {
     const channel = await this.connection.createConfirmChannel();
+    channel.on('error', reportChannelError('plain server'));
     this.channel = channel;
     await declarePlainQueues(channel, this.queues);
     await channel.prefetch(this.prefetch);
