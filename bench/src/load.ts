@@ -99,7 +99,7 @@ export function mergeResults(results: LoadResult[]): LoadResult {
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
 export function requestsPerSecond(result: LoadResult): number {

@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   for (const name of argv.length > 0 ? argv : Object.keys(BENCHMARKS)) {
-    const benchmark = BENCHMARKS[name] as Benchmark;
+    const benchmark = BENCHMARKS[name];
     const watchdog = setTimeout(() => {
       process.stderr.write(`${name}: still running after ${benchmark.hardLimitMs} ms; stopped\n`);
       process.exit(1);

@@ -19,7 +19,8 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
  * channel wrapper confirms. Bodies are JSON of the same shape as the bridge's ping payload and
  * result, so both sides pay for serialising the application data. What the baseline leaves out
  * is what the library adds on top: the versioned envelope, schema validation, per-request
- * loggers, routing replies through the node's own exchange, and amqp-connection-manager.
+ * loggers, routing replies through the node's own exchange, the queues' delivery-limit and
+ * dead-lettering arguments, and amqp-connection-manager. See docs/bench.md.
  */
 
 export interface PlainQueues {
