@@ -104,21 +104,21 @@ export class BridgeServer {
         return;
       }
       const request = decoded.value;
-      const log = this.logger.child({
+      // A child logger costs time even when nothing is logged: make it only when needed.
+      const log = lazyChild(this.logger, {
         requestId: request.requestId,
         messageId: request.id,
         method: request.method,
       });
       if (request.deadline < this.now()) {
         // The caller was already told the node did not answer; running it now would surprise it.
-        log.info(
+        log().info(
           { redelivered: msg.fields.redelivered },
           'request expired before it was handled; dropped',
         );
         this.channel.ack(msg);
         return;
       }
-      log.info({ redelivered: msg.fields.redelivered }, 'handling bridge request');
       const reply = await this.handle(request, log);
       await this.channel.publish(
         this.options.topology.nodeExchange(this.options.nodeId),
@@ -133,7 +133,15 @@ export class BridgeServer {
         },
       );
       this.channel.ack(msg);
-      log.info({ ok: reply.ok }, 'bridge request answered');
+      this.logger.info(
+        {
+          requestId: request.requestId,
+          messageId: request.id,
+          method: request.method,
+          ok: reply.ok,
+        },
+        'bridge request answered',
+      );
     } catch (error) {
       // Not acknowledged: the broker delivers the request again once the channel is back, and
       // dead-letters it after the delivery limit.
@@ -141,7 +149,7 @@ export class BridgeServer {
     }
   }
 
-  private async handle(request: RequestEnvelope, log: Logger): Promise<ReplyEnvelope> {
+  private async handle(request: RequestEnvelope, log: () => Logger): Promise<ReplyEnvelope> {
     const base = {
       v: ENVELOPE_VERSION,
       type: 'reply',
@@ -156,11 +164,11 @@ export class BridgeServer {
       return { ...base, ok: true, result };
     } catch (error) {
       if (error instanceof CausewayError) {
-        log.warn({ code: error.code }, error.message);
+        log().warn({ code: error.code }, error.message);
         return { ...base, ok: false, error: { code: error.code, message: error.message } };
       }
       const errorId = randomUUID();
-      log.error({ errorId, reason: errorMessage(error) }, 'bridge handler failed');
+      log().error({ errorId, reason: errorMessage(error) }, 'bridge handler failed');
       return {
         ...base,
         ok: false,
@@ -172,7 +180,7 @@ export class BridgeServer {
     }
   }
 
-  private async dispatch(request: RequestEnvelope, log: Logger): Promise<unknown> {
+  private async dispatch(request: RequestEnvelope, log: () => Logger): Promise<unknown> {
     if (!isBridgeMethod(request.method)) {
       throw new CausewayError(
         'unknown_method',
@@ -185,7 +193,7 @@ export class BridgeServer {
   private async invoke<M extends BridgeMethod>(
     method: M,
     request: RequestEnvelope,
-    log: Logger,
+    log: () => Logger,
   ): Promise<MethodResult<M>> {
     const handler: Handler<M> | undefined = this.options.handlers[method];
     if (!handler) {
@@ -199,7 +207,9 @@ export class BridgeServer {
       requestId: request.requestId,
       messageId: request.id,
       deadline: request.deadline,
-      logger: log,
+      get logger() {
+        return log();
+      },
     });
   }
 
@@ -242,4 +252,10 @@ export class BridgeServer {
       this.channel.nack(msg, false, false);
     }
   }
+}
+
+/** A child logger created on first use, then reused. */
+function lazyChild(parent: Logger, bindings: Record<string, unknown>): () => Logger {
+  let child: Logger | undefined;
+  return () => (child ??= parent.child(bindings));
 }
