@@ -13,9 +13,14 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.e
   exit 1
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "causeway: installing dependencies (npm ci)..."
-  npm ci --no-audit --no-fund --loglevel=error
+# Reinstall only when the lock file changed since the last install. `npm install` rather than
+# `npm ci`: npm 11 writes lock files without other platforms' optional packages and `npm ci`
+# then refuses them; `npm install` keeps the locked versions.
+lock_hash=$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync("package-lock.json")).digest("hex"))')
+if [ ! -d node_modules ] || [ "$(cat node_modules/.causeway-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  echo "causeway: installing dependencies (npm install)..."
+  npm install --no-audit --no-fund --loglevel=error
+  node -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync("package-lock.json")).digest("hex"))' >node_modules/.causeway-lock-hash
 fi
 
 bash deploy/ensure-services.sh
