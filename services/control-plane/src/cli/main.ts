@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
 import { CausewayError, ConfigError } from '@causeway/contracts';
 import { AppModule } from '../app.module';
 import { loadConfig } from '../config/config';
@@ -31,7 +32,8 @@ async function withServices<T>(
 ): Promise<T> {
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ config, logger: createRootLogger('warn') }),
+    // Logs go to stderr so that stdout carries only the answer (and stays parseable with --json).
+    AppModule.forRoot({ config, logger: createRootLogger('warn', pino.destination(2)) }),
     { logger: ['error', 'warn'] },
   );
   try {
