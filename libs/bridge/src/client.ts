@@ -68,14 +68,13 @@ export class BridgeClient {
         await options.topology.assertShared(channel);
         await options.topology.assertReplyQueue(channel, options.instanceId);
       },
+      options.prefetch ?? 256,
     );
   }
 
   async start(): Promise<void> {
-    await this.channel.consume(
-      this.options.topology.replyQueue(this.options.instanceId),
-      (msg) => this.onReply(msg),
-      { prefetch: this.options.prefetch ?? 256 },
+    await this.channel.consume(this.options.topology.replyQueue(this.options.instanceId), (msg) =>
+      this.onReply(msg),
     );
   }
 

@@ -64,14 +64,26 @@ export async function waitForBroker(
 /**
  * A confirm channel whose topology is (re-)declared on every (re)connect. Channel errors are
  * logged, never left unhandled: an unhandled 'error' event would crash the process.
+ *
+ * The prefetch is set here, awaited, rather than through the consume option of
+ * amqp-connection-manager, which calls `prefetch` without awaiting it: a channel closing at
+ * that moment became an unhandled rejection (jwalton/node-amqp-connection-manager#97).
  */
 export function createChannel(
   manager: AmqpConnectionManager,
   logger: Logger,
   name: string,
   setup?: (channel: Channel) => Promise<void>,
+  prefetch?: number,
 ): ChannelWrapper {
-  const channel = manager.createChannel({ name, confirm: true, ...(setup ? { setup } : {}) });
+  const channel = manager.createChannel({
+    name,
+    confirm: true,
+    setup: async (ch: Channel) => {
+      if (prefetch !== undefined) await ch.prefetch(prefetch, false);
+      if (setup) await setup(ch);
+    },
+  });
   channel.on('error', (err: Error) =>
     logger.warn(
       { channel: name, reason: err.message },
@@ -79,4 +91,25 @@ export function createChannel(
     ),
   );
   return channel;
+}
+
+const BROKER_CLOSURE =
+  /^(Channel ended, no reply will be forthcoming|Channel closed|Connection closed|Channel closing)/;
+
+/**
+ * amqplib rejects the promises of operations still waiting when a channel or connection
+ * closes; some of those belong to library internals nobody can await. Such a rejection during
+ * a broker outage or a shutdown is expected and only logged. Any other unhandled rejection
+ * still stops the process, as Node does by default.
+ */
+export function guardBrokerRejections(logger: Logger): void {
+  process.on('unhandledRejection', (reason: unknown) => {
+    const message = reason instanceof Error ? reason.message : String(reason);
+    if (BROKER_CLOSURE.test(message)) {
+      logger.warn({ reason: message }, 'broker operation abandoned by a closed channel');
+      return;
+    }
+    logger.fatal({ err: reason }, 'unhandled promise rejection');
+    process.exit(1);
+  });
 }

@@ -92,6 +92,7 @@ export class HeartbeatListener {
       options.logger,
       'heartbeat-listener',
       (channel) => options.topology.assertShared(channel),
+      64,
     );
   }
 
@@ -99,9 +100,6 @@ export class HeartbeatListener {
     await this.channel.consume(
       this.options.topology.heartbeatQueue,
       (msg) => void this.onMessage(msg),
-      {
-        prefetch: 64,
-      },
     );
   }
 

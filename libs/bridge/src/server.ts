@@ -70,8 +70,12 @@ export class BridgeServer {
   constructor(private readonly options: BridgeServerOptions) {
     this.logger = options.logger.child({ component: 'bridge.server' });
     this.now = options.now ?? Date.now;
-    this.channel = createChannel(options.connection, this.logger, 'bridge-server', (channel) =>
-      options.topology.assertNodeOwn(channel, options.nodeId),
+    this.channel = createChannel(
+      options.connection,
+      this.logger,
+      'bridge-server',
+      (channel) => options.topology.assertNodeOwn(channel, options.nodeId),
+      options.prefetch,
     );
   }
 
@@ -79,7 +83,6 @@ export class BridgeServer {
     const reply = await this.channel.consume(
       this.options.topology.nodeRpcQueue(this.options.nodeId),
       (msg) => this.track(this.onRequest(msg)),
-      { prefetch: this.options.prefetch },
     );
     this.consumerTag = reply.consumerTag;
   }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { ZodType } from 'zod';
 
 /** One environment variable: how to read it, what it is for, and whether it is a secret. */
@@ -51,3 +52,23 @@ export function parseEnv<S extends EnvSpec>(
   }
   return values as EnvValues<S>;
 }
+
+/** Settings the control plane and nodes share, defined once so they cannot drift apart. */
+export const SHARED_ENV = {
+  CAUSEWAY_AMQP_URL: {
+    schema: z.url({ protocol: /^amqps?$/ }),
+    expects: 'a RabbitMQ URL such as amqp://user:password@127.0.0.1:5672 (amqps:// in production)',
+    sensitive: true,
+  },
+  CAUSEWAY_BRIDGE_NAMESPACE: {
+    schema: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+    expects:
+      'lowercase letters, digits or -, starting with a letter (at most 32); the same on the control plane and its nodes',
+    default: 'causeway',
+  },
+  CAUSEWAY_LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    expects: 'one of fatal, error, warn, info, debug, trace, silent',
+    default: 'info',
+  },
+} satisfies EnvSpec;

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { guardBrokerRejections } from '@causeway/bridge';
 import { ConfigError } from '@causeway/contracts';
 import { createControlPlane } from './app';
 import { loadConfig } from './config/config';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createRootLogger(config.logLevel);
+  guardBrokerRejections(logger);
   const app = await createControlPlane({ config, logger });
   await app.listen(config.httpPort, config.httpHost);
   logger.info({ url: `http://${config.httpHost}:${config.httpPort}` }, 'control plane listening');

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
+import { guardBrokerRejections } from '@causeway/bridge';
 import { ConfigError } from '@causeway/contracts';
 import { loadNodeConfig, type NodeConfig } from './config/config';
 import { NodeModule } from './node.module';
@@ -18,6 +19,7 @@ export async function runNode(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'node', nodeId: config.nodeId } });
+  guardBrokerRejections(logger);
   const app = await NestFactory.createApplicationContext(NodeModule.forRoot(config, logger), {
     logger: ['error', 'warn'],
   });

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
+import { guardBrokerRejections } from '@causeway/bridge';
 import { CausewayError, ConfigError } from '@causeway/contracts';
 import { AppModule } from '../app.module';
 import { loadConfig } from '../config/config';
@@ -31,9 +32,11 @@ async function withServices<T>(
   fn: (tenants: TenantsService, nodes: NodesService) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
+  const logger = createRootLogger('warn', pino.destination(2));
+  guardBrokerRejections(logger);
   const app = await NestFactory.createApplicationContext(
     // Logs go to stderr so that stdout carries only the answer (and stays parseable with --json).
-    AppModule.forRoot({ config, logger: createRootLogger('warn', pino.destination(2)) }),
+    AppModule.forRoot({ config, logger }),
     { logger: ['error', 'warn'] },
   );
   try {

@@ -1,20 +1,16 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { parseEnv, type EnvValues } from '@causeway/contracts';
+import { SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
 
 /** Every setting of the control plane. Secrets are marked so they are never echoed. */
 export const CONTROL_PLANE_ENV = {
+  ...SHARED_ENV,
   CAUSEWAY_DATABASE_URL: {
     schema: z.url({ protocol: /^postgres(ql)?$/ }),
     expects: 'a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/causeway',
-    sensitive: true,
-  },
-  CAUSEWAY_AMQP_URL: {
-    schema: z.url({ protocol: /^amqps?$/ }),
-    expects: 'a RabbitMQ URL such as amqp://user:password@127.0.0.1:5672',
     sensitive: true,
   },
   CAUSEWAY_ADMIN_TOKEN: {
@@ -29,11 +25,6 @@ export const CONTROL_PLANE_ENV = {
     default: '127.0.0.1',
   },
   CAUSEWAY_HTTP_PORT: { schema: port, expects: 'a TCP port (1-65535)', default: '8080' },
-  CAUSEWAY_BRIDGE_NAMESPACE: {
-    schema: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
-    expects: 'lowercase letters, digits or -, starting with a letter (at most 32)',
-    default: 'causeway',
-  },
   CAUSEWAY_INSTANCE_ID: {
     schema: z.string().regex(/^[a-z0-9-]{1,64}$/),
     expects: 'a stable name for this instance: 1-64 lowercase letters, digits or -',
@@ -48,11 +39,6 @@ export const CONTROL_PLANE_ENV = {
     schema: positiveMs,
     expects: 'milliseconds a bridge request waits for its reply (100-3600000)',
     default: '5000',
-  },
-  CAUSEWAY_LOG_LEVEL: {
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    expects: 'one of fatal, error, warn, info, debug, trace, silent',
-    default: 'info',
   },
 };
 

@@ -1,21 +1,12 @@
 import { z } from 'zod';
-import { parseEnv } from '@causeway/contracts';
+import { SHARED_ENV, parseEnv } from '@causeway/contracts';
 
 /** Every setting of a node. The node only dials out: there is no listen address. */
 export const NODE_ENV = {
+  ...SHARED_ENV,
   CAUSEWAY_NODE_ID: {
     schema: z.uuid(),
     expects: 'the node id (a UUID) printed when the node was registered',
-  },
-  CAUSEWAY_AMQP_URL: {
-    schema: z.url({ protocol: /^amqps?$/ }),
-    expects: 'a RabbitMQ URL such as amqp://user:password@broker.example.com:5672',
-    sensitive: true,
-  },
-  CAUSEWAY_BRIDGE_NAMESPACE: {
-    schema: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
-    expects: "the control plane's bridge namespace (lowercase letters, digits or -)",
-    default: 'causeway',
   },
   CAUSEWAY_HEARTBEAT_INTERVAL_MS: {
     schema: z.coerce.number().int().min(100).max(600_000),
@@ -26,11 +17,6 @@ export const NODE_ENV = {
     schema: z.coerce.number().int().min(1).max(1000),
     expects: 'how many requests the node handles at once (1-1000)',
     default: '16',
-  },
-  CAUSEWAY_LOG_LEVEL: {
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    expects: 'one of fatal, error, warn, info, debug, trace, silent',
-    default: 'info',
   },
 };
 
