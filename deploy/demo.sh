@@ -43,7 +43,7 @@ trap 'exit 130' INT TERM
 
 node services/control-plane/dist/main.js >"$state/control-plane.log" 2>&1 &
 pids+=($!)
-CAUSEWAY_NODE_ID="$node_id" node services/node/dist/main.js >"$state/node.log" 2>&1 &
+CAUSEWAY_NODE_ID="$node_id" CAUSEWAY_STATE_DIR="${CAUSEWAY_STATE_DIR:-$state/node-state}" node services/node/dist/main.js >"$state/node.log" 2>&1 &
 pids+=($!)
 
 ready=""

@@ -8,7 +8,9 @@ import {
   ENVELOPE_VERSION,
   isErrorCode,
   replyEnvelopeSchema,
+  COMMAND_RESULTS_ROUTE,
   type BridgeMethod,
+  type MutatingMethod,
   type MethodPayload,
   type MethodResult,
   type ReplyEnvelope,
@@ -160,6 +162,57 @@ export class BridgeClient {
       });
 
     return (await reply) as MethodResult<M>;
+  }
+
+  /**
+   * Publishes a state-changing command (from the outbox) and resolves once the broker
+   * confirmed it. Its result comes back on the shared command-results queue, not here.
+   */
+  async publishCommand(command: {
+    messageId: string;
+    nodeId: string;
+    method: MutatingMethod;
+    payload: unknown;
+    requestId: string;
+    deadline: number;
+    timeoutMs: number;
+  }): Promise<void> {
+    const envelope: RequestEnvelope = {
+      v: ENVELOPE_VERSION,
+      type: 'request',
+      id: command.messageId,
+      requestId: command.requestId,
+      method: command.method,
+      deadline: command.deadline,
+      sentAt: new Date(this.now()).toISOString(),
+      replyTo: COMMAND_RESULTS_ROUTE,
+      payload: command.payload,
+    };
+    await this.channel.sendToQueue(
+      this.options.topology.nodeRpcQueue(command.nodeId),
+      encode(envelope),
+      {
+        persistent: true,
+        messageId: command.messageId,
+        correlationId: command.requestId,
+        contentType: 'application/json',
+        timeout: command.timeoutMs,
+      },
+    );
+  }
+
+  /** Publishes bytes as they are into a queue (replay of a dead letter), confirmed. */
+  async publishRaw(
+    queue: string,
+    body: Buffer,
+    properties: { messageId?: string; contentType?: string; headers?: Record<string, unknown> },
+    timeoutMs: number,
+  ): Promise<void> {
+    await this.channel.sendToQueue(queue, body, {
+      persistent: true,
+      ...properties,
+      timeout: timeoutMs,
+    });
   }
 
   /** Fails every waiting request and closes the channel. */

@@ -42,6 +42,21 @@ export type Handler<M extends BridgeMethod> = (
 
 export type HandlerMap = { [M in BridgeMethod]?: Handler<M> };
 
+/**
+ * Where a node keeps the replies of completed state-changing requests, by message id. It must
+ * be durable (the node's own database): a redelivery after a crash is answered from it.
+ */
+export interface CompletionStore {
+  find(messageId: string): ReplyEnvelope | undefined | Promise<ReplyEnvelope | undefined>;
+  record(messageId: string, method: string, reply: ReplyEnvelope): void | Promise<void>;
+}
+
+/** Fault injection points, used by resilience tests to crash the node at a precise moment. */
+export interface BridgeFaults {
+  /** Called right after a completion was recorded, before its reply is published and acked. */
+  afterRecord?(method: string): void;
+}
+
 export interface BridgeServerOptions {
   connection: AmqpConnectionManager;
   topology: BridgeTopology;
@@ -50,6 +65,9 @@ export interface BridgeServerOptions {
   handlers: HandlerMap;
   /** Requests handled at once; bounds the node's memory whatever the queue depth. */
   prefetch: number;
+  /** Required for nodes that serve state-changing methods. */
+  completions?: CompletionStore;
+  faults?: BridgeFaults;
   /** How long to wait for a publisher confirm of a reply or dead letter. */
   publishTimeoutMs?: number;
   now?: () => number;
@@ -122,14 +140,19 @@ export class BridgeServer {
         this.channel.ack(msg);
         return;
       }
-      const reply = await this.handle(request, log);
+      const outcome = await this.outcome(request, log);
+      if (outcome === 'retry') {
+        // Requeued: the broker delivers it again and dead-letters it after the delivery limit.
+        this.channel.nack(msg, false, true);
+        return;
+      }
       await this.channel.publish(
         this.options.topology.nodeExchange(this.options.nodeId),
         request.replyTo,
-        encode(reply),
+        encode(outcome.reply),
         {
           persistent: true,
-          messageId: reply.id,
+          messageId: outcome.reply.id,
           correlationId: request.requestId,
           contentType: 'application/json',
           timeout: this.options.publishTimeoutMs ?? 10_000,
@@ -141,18 +164,50 @@ export class BridgeServer {
           requestId: request.requestId,
           messageId: request.id,
           method: request.method,
-          ok: reply.ok,
+          ok: outcome.reply.ok,
+          replayed: outcome.replayed,
         },
-        'bridge request answered',
+        outcome.replayed
+          ? 'bridge request answered from the completion record'
+          : 'bridge request answered',
       );
     } catch (error) {
-      // Not acknowledged: the broker delivers the request again once the channel is back, and
+      // Requeued: the broker delivers the request again (also after a lost channel), and
       // dead-letters it after the delivery limit.
       this.logger.error({ reason: errorMessage(error) }, 'could not complete bridge request');
+      this.channel.nack(msg, false, true);
     }
   }
 
-  private async handle(request: RequestEnvelope, log: () => Logger): Promise<ReplyEnvelope> {
+  /**
+   * The reply to send, or 'retry'. A state-changing request that already completed is answered
+   * from the completion record; one that completes now is recorded before its reply is sent,
+   * so a crash between the two never applies it twice.
+   */
+  private async outcome(
+    request: RequestEnvelope,
+    log: () => Logger,
+  ): Promise<{ reply: ReplyEnvelope; replayed: boolean } | 'retry'> {
+    const mutates = isBridgeMethod(request.method) && BRIDGE_METHODS[request.method].mutates;
+    const completions = this.options.completions;
+    if (mutates && completions) {
+      const earlier = await completions.find(request.id);
+      if (earlier) return { reply: earlier, replayed: true };
+    }
+    const reply = await this.handle(request, log, mutates);
+    if (reply === 'retry') return reply;
+    if (mutates && completions) {
+      await completions.record(request.id, request.method, reply);
+      this.options.faults?.afterRecord?.(request.method);
+    }
+    return { reply, replayed: false };
+  }
+
+  private async handle(
+    request: RequestEnvelope,
+    log: () => Logger,
+    mutates: boolean,
+  ): Promise<ReplyEnvelope | 'retry'> {
     const base = {
       v: ENVELOPE_VERSION,
       type: 'reply',
@@ -171,7 +226,13 @@ export class BridgeServer {
         return { ...base, ok: false, error: { code: error.code, message: error.message } };
       }
       const errorId = randomUUID();
-      log().error({ errorId, reason: errorMessage(error) }, 'bridge handler failed');
+      log().error(
+        { errorId, reason: errorMessage(error), retry: mutates },
+        'bridge handler failed',
+      );
+      // An unexpected failure of a state-changing request may be transient (disk, storage):
+      // try again rather than tell the caller it failed for good.
+      if (mutates) return 'retry';
       return {
         ...base,
         ok: false,

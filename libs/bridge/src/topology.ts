@@ -1,4 +1,5 @@
 import type { Channel } from 'amqp-connection-manager';
+import { COMMAND_RESULTS_ROUTE } from '@causeway/contracts';
 
 /** How many times a request may be delivered before the broker dead-letters it. */
 export const DEFAULT_DELIVERY_LIMIT = 5;
@@ -44,6 +45,10 @@ export class BridgeTopology {
   }
   get deadLetterQueue(): string {
     return `${this.namespace}.dead-letters`;
+  }
+  /** Results of outbox commands, consumed by any control-plane instance. */
+  get commandResultsQueue(): string {
+    return `${this.namespace}.command-results`;
   }
   get heartbeatQueue(): string {
     return `${this.namespace}.heartbeats`;
@@ -92,6 +97,11 @@ export class BridgeTopology {
       arguments: this.workQueueArguments(),
     });
     await channel.bindQueue(this.heartbeatQueue, this.inboundExchange, ROUTE_HEARTBEAT);
+    await channel.assertQueue(this.commandResultsQueue, {
+      durable: true,
+      arguments: this.workQueueArguments(),
+    });
+    await channel.bindQueue(this.commandResultsQueue, this.inboundExchange, COMMAND_RESULTS_ROUTE);
   }
 
   /** The reply queue of one control-plane instance. */
@@ -120,6 +130,27 @@ export class BridgeTopology {
   async assertNodeRoute(channel: Channel, nodeId: string): Promise<void> {
     await this.assertNodeOwn(channel, nodeId);
     await channel.bindExchange(this.inboundExchange, this.nodeExchange(nodeId), '#');
+  }
+
+  /** Every queue and exchange this namespace holds for the given nodes and instances. */
+  names(
+    nodeIds: readonly string[],
+    instanceIds: readonly string[],
+  ): { queues: string[]; exchanges: string[] } {
+    return {
+      queues: [
+        this.heartbeatQueue,
+        this.deadLetterQueue,
+        this.commandResultsQueue,
+        ...instanceIds.map((i) => this.replyQueue(i)),
+        ...nodeIds.map((id) => this.nodeRpcQueue(id)),
+      ],
+      exchanges: [
+        this.inboundExchange,
+        this.deadLetterExchange,
+        ...nodeIds.map((id) => this.nodeExchange(id)),
+      ],
+    };
   }
 
   /** Removes a node's queue and exchange (used when a node is deleted, and by tests). */

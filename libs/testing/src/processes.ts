@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const REPO_ROOT = join(__dirname, '..', '..', '..');
@@ -49,6 +51,8 @@ export class ServiceProcess {
 
 export interface NodeProcessOptions {
   nodeId: string;
+  /** The node's state directory; a fresh temporary one when omitted. */
+  stateDir?: string;
   namespace: string;
   amqpUrl: string;
   heartbeatIntervalMs?: number;
@@ -61,6 +65,7 @@ export function startNodeProcess(options: NodeProcessOptions): ServiceProcess {
     CAUSEWAY_AMQP_URL: options.amqpUrl,
     CAUSEWAY_BRIDGE_NAMESPACE: options.namespace,
     CAUSEWAY_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs ?? 300),
+    CAUSEWAY_STATE_DIR: options.stateDir ?? mkdtempSync(join(tmpdir(), 'causeway-node-')),
     CAUSEWAY_LOG_LEVEL: 'debug',
     ...options.extraEnv,
   });

@@ -9,7 +9,10 @@ import { CONFIG, type ControlPlaneConfig } from './config/config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging';
+import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { NodesModule } from './nodes/nodes.module';
+import { OutboxModule } from './outbox/outbox.module';
+import { WorkspacesModule } from './workspaces/workspaces.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -30,6 +33,9 @@ export class AppModule {
         AccessModule,
         HealthModule,
         NodesModule,
+        OutboxModule,
+        WorkspacesModule,
+        DeadLettersModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

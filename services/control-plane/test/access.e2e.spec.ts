@@ -41,8 +41,9 @@ function routeTable(stack: Stack): Route[] {
   return routes;
 }
 
+/** A route path with every parameter filled in (tenant slugs, ids). */
 const concrete = (path: string): string =>
-  path.replace(':node', '00000000-0000-4000-8000-000000000000');
+  path.replace(/:tenant\b/g, 'acme').replace(/:[a-z]+/g, '00000000-0000-4000-8000-000000000000');
 
 describe('access: every route declares its permission, and the guard enforces it', () => {
   let stack: Stack;

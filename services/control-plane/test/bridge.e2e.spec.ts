@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { HEADER_DETAIL, HEADER_NODE, HEADER_REASON } from '@causeway/bridge';
 import { ENVELOPE_VERSION } from '@causeway/contracts';
 import { eventually, rawAmqp, type ServiceProcess } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
@@ -122,27 +121,40 @@ describe('HTTP → bridge → node and back (real PostgreSQL, RabbitMQ, node pro
           channel.sendToQueue(t.nodeRpcQueue(node.id), b.body, { persistent: true });
         await channel.waitForConfirms();
 
-        const dead: Array<{ body: string; headers: Record<string, unknown> }> = [];
-        await eventually(
+        // The control plane records every dead letter; read them back through the admin API.
+        type Listed = {
+          id: string;
+          reason: string;
+          detail: string;
+          nodeId: string;
+          sourceQueue: string;
+        };
+        const mine = await eventually(
           async () => {
-            const msg = await channel.get(t.deadLetterQueue, { noAck: true });
-            if (msg)
-              dead.push({ body: msg.content.toString(), headers: msg.properties.headers ?? {} });
-            return dead.filter((d) => d.body.includes(marker)).length === bad.length;
+            const res = await stack
+              .http()
+              .get(`/api/v1/admin/dead-letters?node=${node.id}`)
+              .expect(200);
+            const items = res.body.items as Listed[];
+            const details = await Promise.all(
+              items.map(
+                async (i) =>
+                  (await stack.http().get(`/api/v1/admin/dead-letters/${i.id}`)).body as Listed & {
+                    body: { data: string };
+                  },
+              ),
+            );
+            const withMarker = details.filter((d) => d.body.data.includes(marker));
+            return withMarker.length === bad.length ? withMarker : undefined;
           },
-          { timeoutMs: 10_000, what: 'three dead letters' },
+          { timeoutMs: 10_000, what: 'three dead letters recorded' },
         );
-
-        for (const d of dead.filter((x) => x.body.includes(marker))) {
-          expect(d.headers[HEADER_NODE]).toBe(node.id);
-          expect(typeof d.headers[HEADER_DETAIL]).toBe('string');
+        for (const d of mine) {
+          expect(d.nodeId).toBe(node.id);
+          expect(d.sourceQueue).toBe(t.nodeRpcQueue(node.id));
+          expect(d.detail.length).toBeGreaterThan(10);
         }
-        expect(
-          dead
-            .filter((d) => d.body.includes(marker))
-            .map((d) => d.headers[HEADER_REASON])
-            .sort(),
-        ).toEqual(bad.map((b) => b.reason).sort());
+        expect(mine.map((d) => d.reason).sort()).toEqual(bad.map((b) => b.reason).sort());
         await channel.close();
       } finally {
         await connection.close();

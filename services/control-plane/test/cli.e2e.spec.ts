@@ -37,15 +37,8 @@ describe('causeway-cp (operator CLI on the control plane)', () => {
   afterAll(async () => {
     await db?.drop();
     const t = new BridgeTopology(env.CAUSEWAY_BRIDGE_NAMESPACE ?? 'x');
-    await deleteBrokerObjects(
-      [
-        t.heartbeatQueue,
-        t.deadLetterQueue,
-        t.replyQueue('cli-test'),
-        ...nodeIds.map((id) => t.nodeRpcQueue(id)),
-      ],
-      [t.inboundExchange, t.deadLetterExchange, ...nodeIds.map((id) => t.nodeExchange(id))],
-    );
+    const { queues, exchanges } = t.names(nodeIds, ['cli-test']);
+    await deleteBrokerObjects(queues, exchanges);
   });
 
   it('prints help and exits 0', async () => {

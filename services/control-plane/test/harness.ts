@@ -81,9 +81,14 @@ export class Stack {
     return node;
   }
 
-  startNode(nodeId: string, extraEnv: Record<string, string> = {}): ServiceProcess {
+  startNode(
+    nodeId: string,
+    extraEnv: Record<string, string> = {},
+    stateDir?: string,
+  ): ServiceProcess {
     const node = startNodeProcess({
       nodeId,
+      ...(stateDir === undefined ? {} : { stateDir }),
       namespace: this.config.bridgeNamespace,
       amqpUrl: TEST_AMQP_URL,
       heartbeatIntervalMs: HEARTBEAT_MS,
@@ -97,15 +102,7 @@ export class Stack {
     await Promise.all(this.nodes.map((n) => n.stop()));
     await this.app.close();
     await this.db.drop();
-    const t = this.topology;
-    await deleteBrokerObjects(
-      [
-        t.heartbeatQueue,
-        t.deadLetterQueue,
-        t.replyQueue(this.config.instanceId),
-        ...this.nodeIds.map((id) => t.nodeRpcQueue(id)),
-      ],
-      [t.inboundExchange, t.deadLetterExchange, ...this.nodeIds.map((id) => t.nodeExchange(id))],
-    );
+    const { queues, exchanges } = this.topology.names(this.nodeIds, [this.config.instanceId]);
+    await deleteBrokerObjects(queues, exchanges);
   }
 }

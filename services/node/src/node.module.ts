@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { NodeBridge } from './bridge/node-bridge';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from './config/config';
 import { DiagnosticsHandlers } from './diagnostics/diagnostics.handlers';
+import { NodeStore } from './state/node-store';
+import { WorkspacesHandlers } from './workspaces/workspaces.handlers';
 
 @Module({})
 export class NodeModule {
@@ -12,7 +14,9 @@ export class NodeModule {
       providers: [
         { provide: NODE_CONFIG, useValue: config },
         { provide: NODE_LOGGER, useValue: logger },
+        { provide: NodeStore, useFactory: () => NodeStore.open(config.stateDir) },
         DiagnosticsHandlers,
+        WorkspacesHandlers,
         NodeBridge,
       ],
     };

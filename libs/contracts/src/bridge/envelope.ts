@@ -16,8 +16,14 @@ export const requestIdSchema = z
 
 export const nodeIdSchema = z.uuid();
 
-/** Reply routes are fixed-shape so a request cannot steer a node's reply to another route. */
-export const replyRouteSchema = z.string().regex(/^reply\.[a-z0-9-]{1,64}$/);
+/** Where results of outbox commands go: a queue shared by all control-plane instances. */
+export const COMMAND_RESULTS_ROUTE = 'command-results';
+
+/**
+ * Reply routes are fixed-shape so a request cannot steer a node's reply to another route:
+ * either one control-plane instance's reply queue or the shared command-results queue.
+ */
+export const replyRouteSchema = z.string().regex(/^(reply\.[a-z0-9-]{1,64}|command-results)$/);
 
 export const methodNameSchema = z
   .string()

@@ -6,6 +6,7 @@ import { z } from 'zod';
  */
 export const BRIDGE_METHODS = {
   ping: {
+    mutates: false,
     payload: z.strictObject({ echo: z.string().max(1024).optional() }),
     result: z.strictObject({
       pong: z.literal(true),
@@ -15,6 +16,7 @@ export const BRIDGE_METHODS = {
     }),
   },
   'node.info': {
+    mutates: false,
     payload: z.strictObject({}),
     result: z.strictObject({
       nodeId: z.uuid(),
@@ -23,6 +25,23 @@ export const BRIDGE_METHODS = {
       startedAt: z.iso.datetime(),
       uptimeSeconds: z.number().nonnegative(),
       runtime: z.string(),
+      workspaces: z.number().int().nonnegative(),
+    }),
+  },
+  /**
+   * Creates a workspace's storage on the node. State-changing: the node records its completion
+   * by message id and answers a redelivery from that record, so it is applied once.
+   */
+  'workspace.provision': {
+    mutates: true,
+    payload: z.strictObject({
+      workspaceId: z.uuid(),
+      tenantId: z.uuid(),
+      name: z.string().min(1).max(200),
+    }),
+    result: z.strictObject({
+      workspaceId: z.uuid(),
+      createdAt: z.iso.datetime(),
     }),
   },
 } as const;
@@ -30,6 +49,11 @@ export const BRIDGE_METHODS = {
 export type BridgeMethod = keyof typeof BRIDGE_METHODS;
 export type MethodPayload<M extends BridgeMethod> = z.infer<(typeof BRIDGE_METHODS)[M]['payload']>;
 export type MethodResult<M extends BridgeMethod> = z.infer<(typeof BRIDGE_METHODS)[M]['result']>;
+
+/** Methods that change state on the node: sent through the outbox, applied exactly once. */
+export type MutatingMethod = {
+  [M in BridgeMethod]: (typeof BRIDGE_METHODS)[M]['mutates'] extends true ? M : never;
+}[BridgeMethod];
 
 export function isBridgeMethod(name: string): name is BridgeMethod {
   return Object.prototype.hasOwnProperty.call(BRIDGE_METHODS, name);

@@ -35,6 +35,16 @@ export const CONTROL_PLANE_ENV = {
     expects: 'milliseconds without a heartbeat after which a node shows offline (100-3600000)',
     default: '15000',
   },
+  CAUSEWAY_COMMAND_TTL_MS: {
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(30 * 24 * 3_600_000),
+    expects:
+      'milliseconds a command to a node stays valid before the node refuses it (default one day)',
+    default: String(24 * 3_600_000),
+  },
   CAUSEWAY_BRIDGE_TIMEOUT_MS: {
     schema: positiveMs,
     expects: 'milliseconds a bridge request waits for its reply (100-3600000)',
@@ -55,6 +65,7 @@ export interface ControlPlaneConfig {
   instanceId: string;
   nodeOfflineAfterMs: number;
   bridgeTimeoutMs: number;
+  commandTtlMs: number;
   logLevel: Env['CAUSEWAY_LOG_LEVEL'];
 }
 
@@ -72,6 +83,7 @@ export function loadConfig(
     instanceId: v.CAUSEWAY_INSTANCE_ID,
     nodeOfflineAfterMs: v.CAUSEWAY_NODE_OFFLINE_AFTER_MS,
     bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
+    commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
   };
 }

@@ -11,6 +11,6 @@ import { NodesService } from './nodes.service';
   imports: [TypeOrmModule.forFeature([NodeEntity]), TenantsModule],
   controllers: [NodesController],
   providers: [NodesRepository, NodesService, NodeHeartbeats],
-  exports: [NodesService],
+  exports: [NodesService, NodesRepository],
 })
 export class NodesModule {}

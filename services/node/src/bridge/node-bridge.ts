@@ -13,6 +13,10 @@ import {
 } from '@causeway/bridge';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
+import { parseFaults } from '../faults/faults';
+import { CompletionRecords } from '../state/completion-records';
+import { NodeStore } from '../state/node-store';
+import { WorkspacesHandlers } from '../workspaces/workspaces.handlers';
 import { NODE_VERSION } from '../version';
 
 /**
@@ -30,6 +34,8 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(NODE_CONFIG) config: NodeConfig,
     @Inject(NODE_LOGGER) logger: Logger,
     diagnostics: DiagnosticsHandlers,
+    workspaces: WorkspacesHandlers,
+    @Inject(NodeStore) private readonly store: NodeStore,
   ) {
     const topology = new BridgeTopology(config.bridgeNamespace);
     this.connection = createBridgeConnection({
@@ -43,7 +49,9 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
       nodeId: config.nodeId,
       logger,
       prefetch: config.prefetch,
-      handlers: { ...diagnostics.handlers() },
+      handlers: { ...diagnostics.handlers(), ...workspaces.handlers() },
+      completions: new CompletionRecords(store),
+      faults: parseFaults(config.faults, logger),
     });
     this.heartbeat = new HeartbeatPublisher({
       connection: this.connection,
@@ -64,5 +72,6 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     await this.server.stop();
     await this.heartbeat.stop();
     await this.connection.close();
+    this.store.close();
   }
 }

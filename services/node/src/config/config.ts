@@ -8,6 +8,19 @@ export const NODE_ENV = {
     schema: z.uuid(),
     expects: 'the node id (a UUID) printed when the node was registered',
   },
+  CAUSEWAY_STATE_DIR: {
+    schema: z.string().min(1),
+    expects: 'the directory where the node keeps its database and storage (created with mode 700)',
+    default: '/var/lib/causeway-node',
+  },
+  CAUSEWAY_FAULTS: {
+    schema: z
+      .string()
+      .regex(/^(crash-after-record:[a-z][a-z.-]*)?(,crash-after-record:[a-z][a-z.-]*)*$/),
+    expects:
+      'empty, or fault injection for resilience tests such as crash-after-record:workspace.provision',
+    default: '',
+  },
   CAUSEWAY_HEARTBEAT_INTERVAL_MS: {
     schema: z.coerce.number().int().min(100).max(600_000),
     expects: 'milliseconds between heartbeats (100-600000)',
@@ -24,6 +37,8 @@ export interface NodeConfig {
   nodeId: string;
   amqpUrl: string;
   bridgeNamespace: string;
+  stateDir: string;
+  faults: string;
   heartbeatIntervalMs: number;
   prefetch: number;
   logLevel: string;
@@ -35,6 +50,8 @@ export function loadNodeConfig(env: Record<string, string | undefined> = process
     nodeId: v.CAUSEWAY_NODE_ID,
     amqpUrl: v.CAUSEWAY_AMQP_URL,
     bridgeNamespace: v.CAUSEWAY_BRIDGE_NAMESPACE,
+    stateDir: v.CAUSEWAY_STATE_DIR,
+    faults: v.CAUSEWAY_FAULTS,
     heartbeatIntervalMs: v.CAUSEWAY_HEARTBEAT_INTERVAL_MS,
     prefetch: v.CAUSEWAY_PREFETCH,
     logLevel: v.CAUSEWAY_LOG_LEVEL,

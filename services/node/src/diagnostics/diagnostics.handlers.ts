@@ -3,13 +3,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@causeway/bridge';
 import { NODE_CONFIG, type NodeConfig } from '../config/config';
 import { NODE_VERSION } from '../version';
+import { WorkspacesHandlers } from '../workspaces/workspaces.handlers';
 
 /** `ping` and `node.info`: read-only, hence naturally idempotent when redelivered. */
 @Injectable()
 export class DiagnosticsHandlers {
   private readonly startedAt = new Date();
 
-  constructor(@Inject(NODE_CONFIG) private readonly config: NodeConfig) {}
+  constructor(
+    @Inject(NODE_CONFIG) private readonly config: NodeConfig,
+    private readonly workspaces: WorkspacesHandlers,
+  ) {}
 
   handlers(): HandlerMap {
     return {
@@ -29,6 +33,7 @@ export class DiagnosticsHandlers {
         startedAt: this.startedAt.toISOString(),
         uptimeSeconds: Math.round(process.uptime()),
         runtime: `node ${process.version}`,
+        workspaces: this.workspaces.count(),
       }),
     };
   }

@@ -1,0 +1,122 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { BridgeTopology, QueueConsumer, decode, type Disposition } from '@causeway/bridge';
+import { replyEnvelopeSchema, type ReplyEnvelope } from '@causeway/contracts';
+import { AMQP_CONNECTION } from '../bridge/bridge.module';
+import { Clock } from '../common/clock';
+import { ROOT_LOGGER } from '../logging';
+import { OutboxEntity } from './outbox.entity';
+
+/** Applies a command's result to the domain, inside the transaction that completes the command. */
+export type CommandResultHandler = (
+  manager: EntityManager,
+  command: OutboxEntity,
+  reply: ReplyEnvelope,
+) => Promise<void>;
+
+/**
+ * Consumes results of outbox commands (a queue shared by every control-plane instance),
+ * completes the outbox row and hands the result to the capability that sent the command, all
+ * in one transaction, acknowledged only after it committed.
+ */
+@Injectable()
+export class CommandResults implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly handlers = new Map<string, CommandResultHandler>();
+  private readonly consumer: QueueConsumer;
+  private readonly logger: Logger;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly topology: BridgeTopology,
+    private readonly clock: Clock,
+    @Inject(AMQP_CONNECTION) connection: AmqpConnectionManager,
+    @Inject(ROOT_LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'command-results' });
+    this.consumer = new QueueConsumer({
+      connection,
+      logger: this.logger,
+      name: 'command-results',
+      queue: topology.commandResultsQueue,
+      setup: (channel) => topology.assertShared(channel),
+      prefetch: 32,
+      handle: (msg) => this.onResult(msg),
+    });
+  }
+
+  register(method: string, handler: CommandResultHandler): void {
+    this.handlers.set(method, handler);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.close();
+  }
+
+  private async onResult(msg: ConsumeMessage): Promise<Disposition> {
+    const decoded = decode(msg.content, replyEnvelopeSchema);
+    if (!decoded.ok) {
+      this.logger.warn(
+        { reason: decoded.reason, detail: decoded.detail },
+        'malformed command result',
+      );
+      return 'reject';
+    }
+    const reply = decoded.value;
+    const sender = this.topology.nodeIdFromExchange(msg.fields.exchange);
+    return this.dataSource.transaction(async (manager) => {
+      const command = await manager.findOne(OutboxEntity, {
+        where: { id: reply.inReplyTo, completedAt: IsNull() },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!command) {
+        this.logger.info(
+          { commandId: reply.inReplyTo },
+          'result for an unknown or completed command; ignored',
+        );
+        return 'ack';
+      }
+      if (sender !== command.nodeId || reply.nodeId !== command.nodeId) {
+        this.logger.warn(
+          { commandId: command.id, sender },
+          'command result from another node than the one commanded; refused',
+        );
+        return 'reject';
+      }
+      await manager.query(
+        'UPDATE outbox SET completed_at = $1, result = $2, error_code = $3, error_message = $4 WHERE id = $5',
+        [
+          this.clock.now(),
+          reply.ok ? JSON.stringify(reply.result) : null,
+          reply.ok ? null : reply.error.code,
+          reply.ok ? null : reply.error.message,
+          command.id,
+        ],
+      );
+      const handler = this.handlers.get(command.method);
+      if (handler) await handler(manager, command, reply);
+      this.logger.info(
+        {
+          commandId: command.id,
+          method: command.method,
+          ok: reply.ok,
+          requestId: command.requestId,
+        },
+        'command completed',
+      );
+      return 'ack';
+    });
+  }
+}

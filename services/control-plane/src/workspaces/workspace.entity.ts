@@ -1,0 +1,34 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export type WorkspaceState = 'provisioning' | 'ready' | 'failed';
+
+@Entity({ name: 'workspaces' })
+export class WorkspaceEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('uuid', { name: 'tenant_id' })
+  tenantId!: string;
+
+  /** The node that hosts the workspace's documents. */
+  @Column('uuid', { name: 'node_id' })
+  nodeId!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text')
+  state!: WorkspaceState;
+
+  @Column('text', { name: 'error_code', nullable: true })
+  errorCode!: string | null;
+
+  @Column('text', { name: 'error_message', nullable: true })
+  errorMessage!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,55 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { z } from 'zod';
+import { RequirePermission } from '../access/permission.decorator';
+import { RequestId } from '../common/request-id';
+import { parseInput } from '../common/validation';
+import { createWorkspaceSchema, workspaceListSchema, workspaceViewSchema } from './workspaces.dto';
+import { WorkspacesService } from './workspaces.service';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
+const workspaceId = z.uuid({ error: 'a workspace id is a UUID' });
+
+@ApiTags('workspaces')
+@ApiBearerAuth()
+@Controller('api/v1/tenants/:tenant/workspaces')
+export class WorkspacesController {
+  constructor(private readonly workspaces: WorkspacesService) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequirePermission('workspaces.create')
+  @ApiOperation({
+    summary: "Create a workspace on one of the tenant's nodes",
+    description:
+      'Accepted at once (state "provisioning"); the node provisions it, even if the bridge is down right now.',
+  })
+  @ApiBody({ schema: schema(createWorkspaceSchema) })
+  @ApiAcceptedResponse({ schema: schema(workspaceViewSchema) })
+  create(@Param('tenant') tenant: string, @Body() body: unknown, @RequestId() requestId: string) {
+    return this.workspaces.create(tenant, body, requestId);
+  }
+
+  @Get()
+  @RequirePermission('workspaces.read')
+  @ApiOperation({ summary: "List the tenant's workspaces" })
+  @ApiOkResponse({ schema: schema(workspaceListSchema) })
+  async list(@Param('tenant') tenant: string) {
+    return { items: await this.workspaces.list(tenant) };
+  }
+
+  @Get(':ws')
+  @RequirePermission('workspaces.read')
+  @ApiOperation({ summary: 'Read one workspace' })
+  @ApiOkResponse({ schema: schema(workspaceViewSchema) })
+  get(@Param('tenant') tenant: string, @Param('ws') ws: string) {
+    return this.workspaces.get(tenant, parseInput(workspaceId, ws, 'workspace id'));
+  }
+}

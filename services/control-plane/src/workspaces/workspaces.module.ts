@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { NodesModule } from '../nodes/nodes.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { WorkspaceEntity } from './workspace.entity';
+import { WorkspacesController } from './workspaces.controller';
+import { WorkspacesRepository } from './workspaces.repository';
+import { WorkspacesService } from './workspaces.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([WorkspaceEntity]), TenantsModule, NodesModule],
+  controllers: [WorkspacesController],
+  providers: [WorkspacesRepository, WorkspacesService],
+})
+export class WorkspacesModule {}

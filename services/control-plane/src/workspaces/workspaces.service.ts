@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { PinoLogger } from 'nestjs-pino';
+import type { DataSource } from 'typeorm';
+import { BRIDGE_METHODS, CausewayError } from '@causeway/contracts';
+import { parseInput } from '../common/validation';
+import { NodesRepository } from '../nodes/nodes.repository';
+import { CommandResults } from '../outbox/command-results';
+import { OutboxService } from '../outbox/outbox.service';
+import { TenantsService } from '../tenants/tenants.service';
+import type { WorkspaceEntity } from './workspace.entity';
+import { createWorkspaceSchema, type WorkspaceView } from './workspaces.dto';
+import { WorkspacesRepository } from './workspaces.repository';
+
+@Injectable()
+export class WorkspacesService implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly workspaces: WorkspacesRepository,
+    private readonly nodes: NodesRepository,
+    private readonly tenants: TenantsService,
+    private readonly outbox: OutboxService,
+    private readonly results: CommandResults,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext('WorkspacesService');
+  }
+
+  onModuleInit(): void {
+    this.results.register('workspace.provision', async (manager, command, reply) => {
+      const payload = BRIDGE_METHODS['workspace.provision'].payload.parse(command.payload);
+      await this.workspaces.settle(
+        manager,
+        payload.tenantId,
+        payload.workspaceId,
+        reply.ok
+          ? { state: 'ready' }
+          : { state: 'failed', code: reply.error.code, message: reply.error.message },
+      );
+    });
+  }
+
+  /**
+   * Records the workspace and the command that provisions it on its node in one transaction:
+   * if the broker is down the command waits in the outbox, and nothing is lost.
+   */
+  async create(tenantSlug: string, input: unknown, requestId: string): Promise<WorkspaceView> {
+    const { name, node: nodeId } = parseInput(createWorkspaceSchema, input, 'workspace');
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const node = await this.nodes.findById(nodeId);
+    // Another tenant's node is answered exactly like a missing one.
+    if (!node || node.tenantId !== tenant.id) {
+      throw new CausewayError('not_found', 'No node with this id exists in this tenant.');
+    }
+    if (await this.workspaces.findByName(tenant.id, name)) {
+      throw new CausewayError(
+        'conflict',
+        `Tenant "${tenant.slug}" already has a workspace named "${name}".`,
+      );
+    }
+    const id = randomUUID();
+    await this.dataSource.transaction(async (manager) => {
+      await this.workspaces.insert(manager, { id, tenantId: tenant.id, nodeId: node.id, name });
+      await this.outbox.enqueue(manager, {
+        nodeId: node.id,
+        method: 'workspace.provision',
+        payload: { workspaceId: id, tenantId: tenant.id, name },
+        requestId,
+      });
+    });
+    this.outbox.notify();
+    this.logger.info(
+      { workspaceId: id, tenantId: tenant.id, nodeId: node.id },
+      'workspace accepted',
+    );
+    return this.get(tenantSlug, id);
+  }
+
+  async list(tenantSlug: string): Promise<WorkspaceView[]> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    return (await this.workspaces.listForTenant(tenant.id)).map(view);
+  }
+
+  async get(tenantSlug: string, id: string): Promise<WorkspaceView> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const workspace = await this.workspaces.findInTenant(tenant.id, id);
+    if (!workspace)
+      throw new CausewayError('not_found', 'No workspace with this id exists in this tenant.');
+    return view(workspace);
+  }
+}
+
+function view(w: WorkspaceEntity): WorkspaceView {
+  return {
+    id: w.id,
+    tenantId: w.tenantId,
+    nodeId: w.nodeId,
+    name: w.name,
+    state: w.state,
+    error: w.errorCode ? { code: w.errorCode, message: w.errorMessage ?? '' } : null,
+    createdAt: w.createdAt.toISOString(),
+    updatedAt: w.updatedAt.toISOString(),
+  };
+}
