@@ -88,7 +88,12 @@ export class DeadLetterRecorder implements OnApplicationBootstrap, OnApplication
       text(headers[HEADER_NODE]) ??
       (sourceQueue ? this.nodeIdOfQueue(sourceQueue) : undefined) ??
       null;
-    const attempts = num(headers['x-delivery-count']) ?? num(firstDeath?.count) ?? null;
+    // RabbitMQ 3.10 does not say how often a message was delivered; past the delivery limit it
+    // was delivered the limit plus one times.
+    const attempts =
+      reason === 'delivery_limit'
+        ? this.topology.deliveryLimit + 1
+        : (num(firstDeath?.count) ?? null);
     const detail =
       text(headers[HEADER_DETAIL]) ??
       (reason === 'delivery_limit'
