@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually } from '@causeway/testing';
+import { ServiceProcess, eventually } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import type { WorkspaceView } from '../src/workspaces/workspaces.dto';
 import { Stack } from './harness';

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError } from './api-client';
+
+const HELP = `causeway: administer Causeway through its API
+
+Usage:
+  causeway nodes list [--tenant S]
+  causeway nodes ping NODE_ID
+  causeway workspaces list --tenant S
+  causeway workspaces create --tenant S --name N --node NODE_ID
+  causeway dead-letters list [--node NODE_ID] [--limit N]
+  causeway dead-letters show ID
+  causeway dead-letters replay ID
+
+Options:
+  --url URL     the control plane (default $CAUSEWAY_URL or http://127.0.0.1:8080)
+  --json        print the API's JSON answer
+  --help        show this help
+
+The bearer token comes from $CAUSEWAY_TOKEN. Exit codes: 0 done, 1 the API refused or failed,
+64 wrong usage.`;
+
+class UsageError extends Error {}
+
+type Flags = {
+  url?: string;
+  json: boolean;
+  tenant?: string;
+  name?: string;
+  node?: string;
+  limit?: string;
+};
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`${what} is required`);
+  return value;
+}
+
+type Row = Record<string, unknown>;
+const table = (rows: Row[], columns: string[]): string =>
+  rows.length === 0
+    ? '(none)'
+    : rows.map((r) => columns.map((c) => String(r[c] ?? '-')).join('  ')).join('\n');
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      node: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
+  const flags = values as Flags & { help: boolean };
+  if (flags.help || positionals.length === 0) {
+    process.stdout.write(`${HELP}\n`);
+    return flags.help ? 0 : 64;
+  }
+  const token = process.env.CAUSEWAY_TOKEN;
+  if (!token) throw new UsageError('set CAUSEWAY_TOKEN to your API token');
+  const api = new ApiClient(
+    flags.url ?? process.env.CAUSEWAY_URL ?? 'http://127.0.0.1:8080',
+    token,
+  );
+  const [area, verb, arg] = positionals;
+  const out = (data: unknown, human: string): void => {
+    process.stdout.write(`${flags.json ? JSON.stringify(data, null, 2) : human}\n`);
+  };
+  const q = (params: Record<string, string | undefined>): string => {
+    const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+    return entries.length ? `?${new URLSearchParams(entries).toString()}` : '';
+  };
+
+  switch (`${area} ${verb}`) {
+    case 'nodes list': {
+      const data = await api.call<{ items: Row[] }>(
+        'GET',
+        `/api/v1/nodes${q({ tenant: flags.tenant })}`,
+      );
+      out(data, table(data.items, ['id', 'name', 'status', 'lastHeartbeatAt']));
+      return 0;
+    }
+    case 'nodes ping': {
+      const data = await api.call<Row>(
+        'POST',
+        `/api/v1/nodes/${encodeURIComponent(need(arg, 'NODE_ID'))}/ping`,
+        {},
+      );
+      out(data, `pong from ${String(data.nodeId)} in ${String(data.roundTripMs)} ms`);
+      return 0;
+    }
+    case 'workspaces list': {
+      const tenant = encodeURIComponent(need(flags.tenant, '--tenant'));
+      const data = await api.call<{ items: Row[] }>('GET', `/api/v1/tenants/${tenant}/workspaces`);
+      out(data, table(data.items, ['id', 'name', 'state', 'nodeId']));
+      return 0;
+    }
+    case 'workspaces create': {
+      const tenant = encodeURIComponent(need(flags.tenant, '--tenant'));
+      const body = { name: need(flags.name, '--name'), node: need(flags.node, '--node') };
+      const data = await api.call<Row>('POST', `/api/v1/tenants/${tenant}/workspaces`, body);
+      out(data, `workspace ${String(data.id)} accepted (${String(data.state)})`);
+      return 0;
+    }
+    case 'dead-letters list': {
+      const data = await api.call<{ items: Row[] }>(
+        'GET',
+        `/api/v1/admin/dead-letters${q({ node: flags.node, limit: flags.limit })}`,
+      );
+      out(
+        data,
+        table(data.items, ['id', 'receivedAt', 'reason', 'nodeId', 'attempts', 'replayCount']),
+      );
+      return 0;
+    }
+    case 'dead-letters show': {
+      const data = await api.call<Row>(
+        'GET',
+        `/api/v1/admin/dead-letters/${encodeURIComponent(need(arg, 'ID'))}`,
+      );
+      out(data, JSON.stringify(data, null, 2));
+      return 0;
+    }
+    case 'dead-letters replay': {
+      const data = await api.call<Row>(
+        'POST',
+        `/api/v1/admin/dead-letters/${encodeURIComponent(need(arg, 'ID'))}/replay`,
+      );
+      out(
+        data,
+        `replayed to ${String(data.sourceQueue)} (${String(data.replayCount)} time(s) so far)`,
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${positionals.join(' ')}"`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`causeway: ${error.message}. Try --help.\n`);
+      process.exit(64);
+    }
+    if (error instanceof ApiError) {
+      const id = error.requestId ? ` (request id ${error.requestId})` : '';
+      process.stderr.write(`causeway: ${error.message} [${error.code}]${id}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`causeway: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
