@@ -171,11 +171,28 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
 
     // The operator fixes the disk and replays: the workspace is provisioned, once.
     rmSync(blockedDir);
-    const replayed = await stack
-      .http()
-      .post(`/api/v1/admin/dead-letters/${dead.id}/replay`)
-      .expect(200);
-    expect(replayed.body.replayCount).toBe(1);
+    // Through the admin CLI, as an operator would.
+    const url = await stack.app.getUrl();
+    const cli = async (...args: string[]) => {
+      const proc = new ServiceProcess(
+        'services/control-plane/dist/admin-cli/main.js',
+        { CAUSEWAY_TOKEN: stack.config.adminToken },
+        ['--url', url, ...args],
+      );
+      return { code: await proc.exited, out: proc.lines.join('\n'), err: proc.stderr.join('') };
+    };
+    const listed = await cli('dead-letters', 'list', '--node', node.id);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toContain(dead.id);
+    expect(listed.out).toContain('delivery_limit');
+    const shown = await cli('dead-letters', 'show', dead.id, '--json');
+    expect(JSON.parse(shown.out)).toMatchObject({ id: dead.id, reason: 'delivery_limit' });
+    const replayed = await cli('dead-letters', 'replay', dead.id);
+    expect(replayed.code).toBe(0);
+    expect(replayed.out).toContain('1 time(s)');
+    const missing = await cli('dead-letters', 'show', '00000000-0000-4000-8000-000000000000');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('[not_found]');
     await waitWorkspace(stack, 'acme', created.body.id as string, 'ready');
     expect(await workspacesOnNode(stack, node.id)).toBe(1);
   });

@@ -41,7 +41,14 @@ type Row = Record<string, unknown>;
 const table = (rows: Row[], columns: string[]): string =>
   rows.length === 0
     ? '(none)'
-    : rows.map((r) => columns.map((c) => String(r[c] ?? '-')).join('  ')).join('\n');
+    : rows.map((r) => columns.map((c) => cell(r[c])).join('  ')).join('\n');
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  return typeof value === 'object'
+    ? JSON.stringify(value)
+    : String(value);
+}
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
