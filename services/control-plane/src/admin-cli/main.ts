@@ -45,9 +45,8 @@ const table = (rows: Row[], columns: string[]): string =>
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '-';
-  return typeof value === 'object'
-    ? JSON.stringify(value)
-    : String(value);
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
 }
 
 async function run(argv: string[]): Promise<number> {
