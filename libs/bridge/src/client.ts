@@ -17,7 +17,7 @@ import {
   type RequestEnvelope,
 } from '@causeway/contracts';
 import { decode, encode } from './codec';
-import { createChannel } from './connection';
+import { createChannel, generationOf, settle } from './connection';
 import { BridgeTopology, replyRoute } from './topology';
 
 export interface BridgeClientOptions {
@@ -76,7 +76,7 @@ export class BridgeClient {
 
   async start(): Promise<void> {
     await this.channel.consume(this.options.topology.replyQueue(this.options.instanceId), (msg) =>
-      this.onReply(msg),
+      this.onReply(msg, generationOf(this.channel)),
     );
   }
 
@@ -232,12 +232,12 @@ export class BridgeClient {
     this.pending.delete(id);
   }
 
-  private onReply(msg: ConsumeMessage): void {
+  private onReply(msg: ConsumeMessage, generation: number): void {
     const decoded = decode(msg.content, replyEnvelopeSchema);
     if (!decoded.ok) {
       this.logger.warn({ reason: decoded.reason, detail: decoded.detail }, 'malformed reply');
       // Rejected without requeue: the reply queue dead-letters it with the broker's reason.
-      this.channel.nack(msg, false, false);
+      settle(this.channel, msg, generation, 'reject');
       return;
     }
     const reply: ReplyEnvelope = decoded.value;
@@ -248,7 +248,7 @@ export class BridgeClient {
         { requestId: reply.requestId, inReplyTo: reply.inReplyTo },
         'reply for a request that is no longer waiting (timed out or answered); ignored',
       );
-      this.channel.ack(msg);
+      settle(this.channel, msg, generation, 'ack');
       return;
     }
     if (sender !== waiting.nodeId || reply.nodeId !== waiting.nodeId) {
@@ -256,11 +256,11 @@ export class BridgeClient {
         { requestId: reply.requestId, expected: waiting.nodeId, sender, claimed: reply.nodeId },
         'reply did not come from the node the request was sent to; ignored',
       );
-      this.channel.ack(msg);
+      settle(this.channel, msg, generation, 'ack');
       return;
     }
     this.settle(reply.inReplyTo);
-    this.channel.ack(msg);
+    settle(this.channel, msg, generation, 'ack');
     if (!reply.ok) {
       const code = isErrorCode(reply.error.code) ? reply.error.code : 'internal_error';
       waiting.reject(new CausewayError(code, reply.error.message));

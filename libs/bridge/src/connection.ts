@@ -3,6 +3,7 @@ import amqp, {
   type Channel,
   type ChannelWrapper,
 } from 'amqp-connection-manager';
+import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { redactUrl } from './redact';
 
@@ -76,21 +77,60 @@ export function createChannel(
   setup?: (channel: Channel) => Promise<void>,
   prefetch?: number,
 ): ChannelWrapper {
-  const channel = manager.createChannel({
+  const wrapper: ChannelWrapper = manager.createChannel({
     name,
     confirm: true,
     setup: async (ch: Channel) => {
+      generations.set(wrapper, generationOf(wrapper) + 1);
+      ch.on('error', (err: Error) => {
+        // amqp-connection-manager re-creates channels only when the connection comes back: a
+        // channel the broker closed with an error (a bug, a permission or topology mismatch)
+        // would stay dead while the connection lives. Reconnect to get everything back.
+        logger.warn(
+          { channel: name, reason: err.message },
+          'broker closed a channel; reconnecting',
+        );
+        try {
+          manager.reconnect();
+        } catch {
+          // The manager is closing: nothing to recover.
+        }
+      });
       if (prefetch !== undefined) await ch.prefetch(prefetch, false);
       if (setup) await setup(ch);
     },
   });
-  channel.on('error', (err: Error) =>
+  wrapper.on('error', (err: Error) =>
     logger.warn(
       { channel: name, reason: err.message },
       'bridge channel error; it will be re-created',
     ),
   );
-  return channel;
+  return wrapper;
+}
+
+/** Counts the channels a wrapper has had; a delivery belongs to the generation it came on. */
+const generations = new WeakMap<ChannelWrapper, number>();
+
+export function generationOf(wrapper: ChannelWrapper): number {
+  return generations.get(wrapper) ?? 0;
+}
+
+/**
+ * Acknowledges (or rejects) a delivery only on the channel it arrived on. After a reconnect
+ * the broker has already returned it to the queue, and settling its old delivery tag on the
+ * new channel would make the broker close that channel (406 PRECONDITION_FAILED).
+ */
+export function settle(
+  wrapper: ChannelWrapper,
+  msg: ConsumeMessage,
+  generation: number,
+  disposition: 'ack' | 'requeue' | 'reject',
+): boolean {
+  if (generationOf(wrapper) !== generation) return false;
+  if (disposition === 'ack') wrapper.ack(msg);
+  else wrapper.nack(msg, false, disposition === 'requeue');
+  return true;
 }
 
 const BROKER_CLOSURE =

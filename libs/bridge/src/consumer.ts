@@ -2,7 +2,7 @@ import type { AmqpConnectionManager, Channel, ChannelWrapper } from 'amqp-connec
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { errorMessage } from './client';
-import { createChannel } from './connection';
+import { createChannel, generationOf, settle } from './connection';
 
 /** What to do with a message once its handler has finished. */
 export type Disposition = 'ack' | 'requeue' | 'reject';
@@ -38,14 +38,17 @@ export class QueueConsumer {
   }
 
   async start(): Promise<void> {
-    await this.channel.consume(this.options.queue, (msg) => void this.onMessage(msg));
+    await this.channel.consume(
+      this.options.queue,
+      (msg) => void this.onMessage(msg, generationOf(this.channel)),
+    );
   }
 
   async close(): Promise<void> {
     await this.channel.close();
   }
 
-  private async onMessage(msg: ConsumeMessage): Promise<void> {
+  private async onMessage(msg: ConsumeMessage, generation: number): Promise<void> {
     let disposition: Disposition;
     try {
       disposition = await this.options.handle(msg);
@@ -56,7 +59,6 @@ export class QueueConsumer {
       );
       disposition = 'requeue';
     }
-    if (disposition === 'ack') this.channel.ack(msg);
-    else this.channel.nack(msg, false, disposition === 'requeue');
+    settle(this.channel, msg, generation, disposition);
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ENVELOPE_VERSION, heartbeatSchema, type Heartbeat } from '@causeway/contracts';
 import { errorMessage } from './client';
 import { decode, encode } from './codec';
-import { createChannel } from './connection';
+import { createChannel, generationOf, settle } from './connection';
 import { BridgeTopology, ROUTE_HEARTBEAT } from './topology';
 
 export interface HeartbeatPublisherOptions {
@@ -99,7 +99,7 @@ export class HeartbeatListener {
   async start(): Promise<void> {
     await this.channel.consume(
       this.options.topology.heartbeatQueue,
-      (msg) => void this.onMessage(msg),
+      (msg) => void this.onMessage(msg, generationOf(this.channel)),
     );
   }
 
@@ -107,14 +107,14 @@ export class HeartbeatListener {
     await this.channel.close();
   }
 
-  private async onMessage(msg: ConsumeMessage): Promise<void> {
+  private async onMessage(msg: ConsumeMessage, generation: number): Promise<void> {
     const decoded = decode(msg.content, heartbeatSchema);
     if (!decoded.ok) {
       this.options.logger.warn(
         { reason: decoded.reason, detail: decoded.detail },
         'malformed heartbeat',
       );
-      this.channel.nack(msg, false, false);
+      settle(this.channel, msg, generation, 'reject');
       return;
     }
     const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
@@ -123,7 +123,7 @@ export class HeartbeatListener {
         { sender, claimed: decoded.value.nodeId },
         'heartbeat claims another node than the exchange it came through; refused',
       );
-      this.channel.nack(msg, false, false);
+      settle(this.channel, msg, generation, 'reject');
       return;
     }
     try {
@@ -135,6 +135,6 @@ export class HeartbeatListener {
         'heartbeat not recorded',
       );
     }
-    this.channel.ack(msg);
+    settle(this.channel, msg, generation, 'ack');
   }
 }

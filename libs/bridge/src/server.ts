@@ -16,7 +16,7 @@ import {
 } from '@causeway/contracts';
 import { errorMessage } from './client';
 import { decode, encode } from './codec';
-import { createChannel } from './connection';
+import { createChannel, generationOf, settle } from './connection';
 import {
   BridgeTopology,
   HEADER_DETAIL,
@@ -100,7 +100,7 @@ export class BridgeServer {
   async start(): Promise<void> {
     const reply = await this.channel.consume(
       this.options.topology.nodeRpcQueue(this.options.nodeId),
-      (msg) => this.track(this.onRequest(msg)),
+      (msg) => this.track(this.onRequest(msg, generationOf(this.channel))),
     );
     this.consumerTag = reply.consumerTag;
   }
@@ -117,11 +117,11 @@ export class BridgeServer {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async onRequest(msg: ConsumeMessage): Promise<void> {
+  private async onRequest(msg: ConsumeMessage, generation: number): Promise<void> {
     try {
       const decoded = decode(msg.content, requestEnvelopeSchema);
       if (!decoded.ok) {
-        await this.deadLetter(msg, decoded.reason, decoded.detail);
+        await this.deadLetter(msg, generation, decoded.reason, decoded.detail);
         return;
       }
       const request = decoded.value;
@@ -137,13 +137,13 @@ export class BridgeServer {
           { redelivered: msg.fields.redelivered },
           'request expired before it was handled; dropped',
         );
-        this.channel.ack(msg);
+        settle(this.channel, msg, generation, 'ack');
         return;
       }
       const outcome = await this.outcome(request, log);
       if (outcome === 'retry') {
         // Requeued: the broker delivers it again and dead-letters it after the delivery limit.
-        this.channel.nack(msg, false, true);
+        settle(this.channel, msg, generation, 'requeue');
         return;
       }
       await this.channel.publish(
@@ -158,7 +158,7 @@ export class BridgeServer {
           timeout: this.options.publishTimeoutMs ?? 10_000,
         },
       );
-      this.channel.ack(msg);
+      settle(this.channel, msg, generation, 'ack');
       this.logger.info(
         {
           requestId: request.requestId,
@@ -175,7 +175,7 @@ export class BridgeServer {
       // Requeued: the broker delivers the request again (also after a lost channel), and
       // dead-letters it after the delivery limit.
       this.logger.error({ reason: errorMessage(error) }, 'could not complete bridge request');
-      this.channel.nack(msg, false, true);
+      settle(this.channel, msg, generation, 'requeue');
     }
   }
 
@@ -281,7 +281,12 @@ export class BridgeServer {
    * Moves a message the node cannot read to the dead-letter queue with the reason attached,
    * then acknowledges it, so one bad message never blocks or crashes the consumer.
    */
-  private async deadLetter(msg: ConsumeMessage, reason: string, detail: string): Promise<void> {
+  private async deadLetter(
+    msg: ConsumeMessage,
+    generation: number,
+    reason: string,
+    detail: string,
+  ): Promise<void> {
     this.logger.warn(
       { reason, detail, messageId: msg.properties.messageId as unknown },
       'dead-lettering a malformed message',
@@ -306,14 +311,14 @@ export class BridgeServer {
           timeout: this.options.publishTimeoutMs ?? 10_000,
         },
       );
-      this.channel.ack(msg);
+      settle(this.channel, msg, generation, 'ack');
     } catch (error) {
       // Could not record the reason: fall back to the broker's own dead-lettering.
       this.logger.warn(
         { reason: errorMessage(error) },
         'dead letter not confirmed; rejecting instead',
       );
-      this.channel.nack(msg, false, false);
+      settle(this.channel, msg, generation, 'reject');
     }
   }
 }
