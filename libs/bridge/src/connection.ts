@@ -32,6 +32,18 @@ export function createBridgeConnection(options: BridgeConnectionOptions): AmqpCo
     },
   });
   const where = redactUrl(options.url);
+  // amqp-connection-manager retries at a fixed interval; widen it after each failure (full
+  // jitter, so many nodes coming back after an outage do not knock on the broker together).
+  const base = options.reconnectSeconds ?? 1;
+  let failures = 0;
+  manager.on('connect', () => {
+    failures = 0;
+    manager.reconnectTimeInSeconds = base;
+  });
+  manager.on('connectFailed', () => {
+    failures += 1;
+    manager.reconnectTimeInSeconds = reconnectDelaySeconds(base, failures, Math.random());
+  });
   manager.on('connect', () => logger.info({ broker: where }, 'connected to broker'));
   manager.on('disconnect', ({ err }) =>
     logger.warn({ broker: where, reason: err?.message }, 'disconnected from broker'),
@@ -41,6 +53,12 @@ export function createBridgeConnection(options: BridgeConnectionOptions): AmqpCo
   );
   manager.on('blocked', ({ reason }) => logger.warn({ reason }, 'broker blocked the connection'));
   return manager;
+}
+
+/** Exponential backoff with full jitter, capped at 30 s: base·2^failures scaled by `random`. */
+export function reconnectDelaySeconds(base: number, failures: number, random: number): number {
+  const ceiling = Math.min(30, base * 2 ** Math.min(failures, 10));
+  return Math.max(base, ceiling * random);
 }
 
 /** Resolves when the manager has a live connection, or rejects after `timeoutMs`. */

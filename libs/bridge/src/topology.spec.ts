@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decode } from './codec';
 import { requestEnvelopeSchema } from '@causeway/contracts';
+import { reconnectDelaySeconds } from './connection';
 import { BridgeTopology } from './topology';
 
 describe('BridgeTopology', () => {
@@ -37,5 +38,15 @@ describe('decode', () => {
     const mismatch = decode(Buffer.from('{"v":1}'), requestEnvelopeSchema);
     expect(mismatch).toMatchObject({ ok: false, reason: 'invalid_envelope' });
     expect(mismatch.ok ? '' : mismatch.detail).toContain('type');
+  });
+});
+
+describe('reconnectDelaySeconds', () => {
+  it('grows with each failure, stays within the cap and never drops below the base', () => {
+    expect(reconnectDelaySeconds(1, 1, 1)).toBe(2);
+    expect(reconnectDelaySeconds(1, 4, 1)).toBe(16);
+    expect(reconnectDelaySeconds(1, 20, 1)).toBe(30);
+    expect(reconnectDelaySeconds(1, 20, 0)).toBe(1);
+    expect(reconnectDelaySeconds(1, 3, 0.5)).toBe(4);
   });
 });
