@@ -29,9 +29,20 @@ node_id=$("${cp_cli[@]}" nodes list --tenant demo --json | node -e '
   const items = JSON.parse(require("fs").readFileSync(0, "utf8")).items;
   const n = items.find((i) => i.name === "demo-node-1");
   process.stdout.write(n ? n.id : "");')
-if [ -z "$node_id" ]; then
-  node_id=$("${cp_cli[@]}" nodes register --tenant demo --name demo-node-1)
+# The node's own broker user: its password is shown once, so keep it (mode 600) for later runs.
+node_env="$state/node.env"
+if [ -z "$node_id" ] || [ ! -s "$node_env" ] || ! grep -q "CAUSEWAY_NODE_ID=$node_id" "$node_env"; then
+  if [ -z "$node_id" ]; then
+    access=$("${cp_cli[@]}" nodes register --tenant demo --name demo-node-1 --json)
+  else
+    access=$("${cp_cli[@]}" nodes credentials --node "$node_id" --json)
+  fi
+  (umask 077 && printf '%s' "$access" | node -e '
+    const a = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    process.stdout.write(`CAUSEWAY_NODE_ID=${a.nodeId}\nCAUSEWAY_AMQP_URL=${a.broker.amqpUrl}\n`);' >"$node_env")
 fi
+node_id=$(sed -n 's/^CAUSEWAY_NODE_ID=//p' "$node_env")
+node_amqp_url=$(sed -n 's/^CAUSEWAY_AMQP_URL=//p' "$node_env")
 
 pids=()
 cleanup() {
@@ -43,7 +54,7 @@ trap 'exit 130' INT TERM
 
 node services/control-plane/dist/main.js >"$state/control-plane.log" 2>&1 &
 pids+=($!)
-CAUSEWAY_NODE_ID="$node_id" CAUSEWAY_STATE_DIR="${CAUSEWAY_STATE_DIR:-$state/node-state}" node services/node/dist/main.js >"$state/node.log" 2>&1 &
+CAUSEWAY_NODE_ID="$node_id" CAUSEWAY_AMQP_URL="$node_amqp_url" CAUSEWAY_STATE_DIR="${CAUSEWAY_STATE_DIR:-$state/node-state}" node services/node/dist/main.js >"$state/node.log" 2>&1 &
 pids+=($!)
 
 ready=""

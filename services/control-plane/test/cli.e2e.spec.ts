@@ -63,14 +63,25 @@ describe('causeway-cp (operator CLI on the control plane)', () => {
     );
     expect(tenant.code).toBe(0);
     expect(JSON.parse(tenant.out)).toMatchObject({ slug: 'acme', region: 'eu-west' });
-    const node = await run('nodes', 'register', '--tenant', 'acme', '--name', 'node-1');
+    const node = await run('nodes', 'register', '--tenant', 'acme', '--name', 'node-1', '--json');
     expect(node.code).toBe(0);
-    expect(node.out.trim()).toMatch(/^[0-9a-f-]{36}$/);
-    nodeIds.push(node.out.trim());
+    const registered = JSON.parse(node.out) as {
+      nodeId: string;
+      broker: { username: string; amqpUrl: string };
+    };
+    expect(registered.nodeId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(registered.broker.username).toBe(`node-${registered.nodeId}`);
+    expect(registered.broker.amqpUrl).toContain(`node-${registered.nodeId}:`);
+    nodeIds.push(registered.nodeId);
+    const rotated = await run('nodes', 'credentials', '--node', registered.nodeId);
+    expect(rotated.code).toBe(0);
+    expect(rotated.out).toContain(`CAUSEWAY_NODE_ID=${registered.nodeId}`);
     const list = await run('nodes', 'list', '--tenant', 'acme', '--json');
     expect(JSON.parse(list.out).items).toEqual([
-      expect.objectContaining({ id: node.out.trim(), status: 'offline' }),
+      expect.objectContaining({ id: registered.nodeId, status: 'offline' }),
     ]);
+    const revoked = await run('nodes', 'revoke', '--node', registered.nodeId);
+    expect(revoked.code).toBe(0);
   });
 
   it('refuses a duplicate, an unknown tenant and a missing flag with a clear message', async () => {

@@ -28,6 +28,8 @@ export const BRIDGE_TIMEOUT_MS = 1500;
 export class Stack {
   readonly nodes: ServiceProcess[] = [];
   readonly nodeIds: string[] = [];
+  /** Each node's own broker URL (its own RabbitMQ user), as registration handed it out. */
+  readonly nodeUrls = new Map<string, string>();
   readonly logLines: string[] = [];
 
   private constructor(
@@ -35,9 +37,14 @@ export class Stack {
     readonly config: ControlPlaneConfig,
     private readonly db: TestDatabase,
     readonly logs: string[],
+    private readonly amqpUrl: string,
   ) {}
 
-  static async start(overrides: Record<string, string> = {}): Promise<Stack> {
+  /** `amqpUrl` is the broker the stack's nodes and clean-up use (the shared one by default). */
+  static async start(
+    overrides: Record<string, string> = {},
+    amqpUrl = TEST_AMQP_URL,
+  ): Promise<Stack> {
     const db = await createTestDatabase();
     const config = loadConfig({
       CAUSEWAY_DATABASE_URL: db.url,
@@ -54,7 +61,7 @@ export class Stack {
     const logger = createRootLogger('debug', { write: (line: string) => void logs.push(line) });
     const app = await createControlPlane({ config, logger });
     await app.listen(0, '127.0.0.1');
-    return new Stack(app, config, db, logs);
+    return new Stack(app, config, db, logs, amqpUrl);
   }
 
   get topology(): BridgeTopology {
@@ -76,8 +83,12 @@ export class Stack {
   }
 
   async registerNode(tenant: string, name: string): Promise<NodeView> {
-    const node = await this.app.get(NodesService).register({ tenant, name });
+    const { node, credentials } = await this.app.get(NodesService).register({ tenant, name });
     this.nodeIds.push(node.id);
+    const url = new URL(this.amqpUrl);
+    url.username = encodeURIComponent(credentials.username);
+    url.password = encodeURIComponent(credentials.password);
+    this.nodeUrls.set(node.id, url.toString());
     return node;
   }
 
@@ -90,7 +101,7 @@ export class Stack {
       nodeId,
       ...(stateDir === undefined ? {} : { stateDir }),
       namespace: this.config.bridgeNamespace,
-      amqpUrl: TEST_AMQP_URL,
+      amqpUrl: this.nodeUrls.get(nodeId) ?? this.amqpUrl,
       heartbeatIntervalMs: HEARTBEAT_MS,
       extraEnv,
     });
@@ -100,9 +111,11 @@ export class Stack {
 
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
+    const nodes = this.app.get(NodesService);
+    for (const id of this.nodeIds) await nodes.revokeBrokerAccess(id).catch(() => undefined);
     await this.app.close();
     await this.db.drop();
     const { queues, exchanges } = this.topology.names(this.nodeIds, [this.config.instanceId]);
-    await deleteBrokerObjects(queues, exchanges);
+    await deleteBrokerObjects(queues, exchanges, this.amqpUrl);
   }
 }

@@ -69,6 +69,8 @@ export const BROKER_USERS_ENV = {
       .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'no credentials in the URL'),
     expects:
       'the RabbitMQ management API base URL without credentials, such as https://broker.example.com:15671 (http://127.0.0.1:15672 in development)',
+    // Never echoed: an operator may paste a URL with a password in it by mistake.
+    sensitive: true,
     default: 'http://127.0.0.1:15672',
   },
   CAUSEWAY_AMQP_MANAGEMENT_USER: {

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { BridgeTopology, ROUTE_DEAD_LETTER, ROUTE_HEARTBEAT, replyRoute } from '@causeway/bridge';
+import { COMMAND_RESULTS_ROUTE } from '@causeway/contracts';
 import { randomToken } from '@causeway/crypto';
 import { ROOT_LOGGER } from '../logging';
 import { BrokerUsersError } from './broker-users.errors';
@@ -86,7 +87,7 @@ export function nodeBrokerUsername(nodeId: string): string {
  *   queue), not `<ns>.inbound`, not `<ns>.dead`.
  * - read `^<ns>\.node\.<id>\.rpc$`: consuming (and purging) needs read on the queue.
  * - topic permissions on its exchange: write only the routing keys the bridge uses
- *   (`heartbeat`, `dead-letter`, `reply.<instance>`), read nothing.
+ *   (`heartbeat`, `dead-letter`, `command-results`, `reply.<instance>`), read nothing.
  *
  * The dead-letter exchange argument (x-dead-letter-exchange = `<ns>.dead`) of the rpc queue:
  * RabbitMQ checks, only when a queue.declare *creates* the queue, read on the queue and write on
@@ -107,7 +108,7 @@ export function nodeBrokerPermissions(
 ): NodeBrokerPermissions {
   const queue = escapeRegex(topology.nodeRpcQueue(requireNodeId(nodeId)));
   const exchange = escapeRegex(topology.nodeExchange(nodeId));
-  const routes = [ROUTE_HEARTBEAT, ROUTE_DEAD_LETTER].map(escapeRegex);
+  const routes = [ROUTE_HEARTBEAT, ROUTE_DEAD_LETTER, COMMAND_RESULTS_ROUTE].map(escapeRegex);
   routes.push(`${escapeRegex(replyRoute(''))}${INSTANCE_ID}`);
   return {
     username: nodeBrokerUsername(nodeId),

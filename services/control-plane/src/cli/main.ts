@@ -17,7 +17,9 @@ const HELP = `causeway-cp: control-plane operator commands (run where the contro
 Usage:
   causeway-cp migrate                                     apply pending database migrations
   causeway-cp tenants create --slug S --name N --region R create a tenant
-  causeway-cp nodes register --tenant S --name N          register a node; prints its id
+  causeway-cp nodes register --tenant S --name N          register a node; prints its id and broker URL
+  causeway-cp nodes credentials --node ID                 give a node a new broker password
+  causeway-cp nodes revoke --node ID                      cut a node off the broker at once
   causeway-cp nodes list [--tenant S]                     list nodes with their state
 
 Options:
@@ -26,7 +28,35 @@ Options:
 
 Reads the same CAUSEWAY_* variables as the control plane (see docs/operator/configuration.md).`;
 
-type Flags = { json: boolean; slug?: string; name?: string; region?: string; tenant?: string };
+type Flags = {
+  json: boolean;
+  slug?: string;
+  name?: string;
+  region?: string;
+  tenant?: string;
+  node?: string;
+};
+
+/**
+ * Prints what a node needs to connect: its id and its own broker URL (the control plane's
+ * broker address with the node's user). Shown once; the control plane keeps no copy.
+ */
+function printNodeAccess(
+  nodeId: string,
+  credentials: { username: string; password: string },
+  json: boolean,
+  extra: Record<string, unknown>,
+): void {
+  const url = new URL(loadConfig().amqpUrl);
+  url.username = encodeURIComponent(credentials.username);
+  url.password = encodeURIComponent(credentials.password);
+  const amqpUrl = url.toString();
+  process.stdout.write(
+    json
+      ? `${JSON.stringify({ ...extra, nodeId, broker: { username: credentials.username, password: credentials.password, amqpUrl } })}\n`
+      : `${nodeId}\nCAUSEWAY_NODE_ID=${nodeId}\nCAUSEWAY_AMQP_URL=${amqpUrl}\n(the password is shown only now; keep it in the node's environment file, mode 600)\n`,
+  );
+}
 
 async function withServices<T>(
   fn: (tenants: TenantsService, nodes: NodesService) => Promise<T>,
@@ -66,6 +96,7 @@ async function run(argv: string[]): Promise<number> {
       name: { type: 'string' },
       region: { type: 'string' },
       tenant: { type: 'string' },
+      node: { type: 'string' },
     },
   });
   const flags = values as Flags & { help: boolean };
@@ -97,8 +128,20 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'nodes register': {
       const input = { tenant: required(flags, 'tenant'), name: required(flags, 'name') };
-      const node = await withServices((_tenants, nodes) => nodes.register(input));
-      print(node.id, node);
+      const { node, credentials } = await withServices((_tenants, nodes) => nodes.register(input));
+      printNodeAccess(node.id, credentials, flags.json, { node });
+      return 0;
+    }
+    case 'nodes credentials': {
+      const id = required(flags, 'node');
+      const credentials = await withServices((_tenants, nodes) => nodes.rotateCredentials(id));
+      printNodeAccess(id, credentials, flags.json, {});
+      return 0;
+    }
+    case 'nodes revoke': {
+      const id = required(flags, 'node');
+      await withServices((_tenants, nodes) => nodes.revokeBrokerAccess(id));
+      print(`node ${id} cut off the broker`, { node: id, revoked: true });
       return 0;
     }
     case 'nodes list': {

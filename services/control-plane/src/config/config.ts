@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { BROKER_USERS_ENV, brokerUsersOptions } from '../broker-users/broker-users.module';
+import type { BrokerUsersOptions } from '../broker-users/broker-users.service';
 import { SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -8,6 +10,7 @@ const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
 /** Every setting of the control plane. Secrets are marked so they are never echoed. */
 export const CONTROL_PLANE_ENV = {
   ...SHARED_ENV,
+  ...BROKER_USERS_ENV,
   CAUSEWAY_DATABASE_URL: {
     schema: z.url({ protocol: /^postgres(ql)?$/ }),
     expects: 'a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/causeway',
@@ -67,6 +70,8 @@ export interface ControlPlaneConfig {
   bridgeTimeoutMs: number;
   commandTtlMs: number;
   logLevel: Env['CAUSEWAY_LOG_LEVEL'];
+  /** The management API through which each node gets its own broker user. */
+  brokerUsers: BrokerUsersOptions;
 }
 
 export function loadConfig(
@@ -85,6 +90,7 @@ export function loadConfig(
     bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
     commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
+    brokerUsers: brokerUsersOptions(v, v.CAUSEWAY_AMQP_URL, v.CAUSEWAY_BRIDGE_NAMESPACE),
   };
 }
 

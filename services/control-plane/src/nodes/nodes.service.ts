@@ -3,6 +3,10 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { PinoLogger } from 'nestjs-pino';
 import { BridgeClient } from '@causeway/bridge';
 import { CausewayError, type Heartbeat, type MethodResult } from '@causeway/contracts';
+import {
+  BrokerUsersService,
+  type NodeBrokerCredentials,
+} from '../broker-users/broker-users.service';
 import { Clock } from '../common/clock';
 import { parseInput } from '../common/validation';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
@@ -17,6 +21,7 @@ export class NodesService implements OnApplicationBootstrap {
     private readonly nodes: NodesRepository,
     private readonly tenants: TenantsService,
     private readonly bridge: BridgeClient,
+    private readonly brokerUsers: BrokerUsersService,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
@@ -29,8 +34,14 @@ export class NodesService implements OnApplicationBootstrap {
     for (const id of await this.nodes.allIds()) await this.bridge.ensureNodeRoute(id);
   }
 
-  /** Registers a node to a tenant; the node is placed in the tenant's region. */
-  async register(input: RegisterNode): Promise<NodeView> {
+  /**
+   * Registers a node to a tenant (placed in the tenant's region), declares its queue and
+   * exchange, and creates its own broker user. The credentials are returned once, here; the
+   * control plane does not keep the password.
+   */
+  async register(
+    input: RegisterNode,
+  ): Promise<{ node: NodeView; credentials: NodeBrokerCredentials }> {
     const { tenant: slug, name } = parseInput(registerNodeSchema, input, 'node registration');
     const tenant = await this.tenants.getBySlug(slug);
     if (await this.nodes.findByName(tenant.id, name)) {
@@ -43,8 +54,27 @@ export class NodesService implements OnApplicationBootstrap {
       region: tenant.region,
     });
     await this.bridge.ensureNodeRoute(node.id);
-    this.logger.info({ nodeId: node.id, tenantId: tenant.id }, 'node registered');
-    return this.view(node);
+    const credentials = await this.brokerUsers.provisionNode(node.id);
+    this.logger.info(
+      { nodeId: node.id, tenantId: tenant.id, brokerUser: credentials.username },
+      'node registered',
+    );
+    return { node: this.view(node), credentials };
+  }
+
+  /** Gives a node a new broker password (the old one stops working); returned once. */
+  async rotateCredentials(id: string): Promise<NodeBrokerCredentials> {
+    const node = await this.require(id);
+    const credentials = await this.brokerUsers.provisionNode(node.id);
+    this.logger.info({ nodeId: node.id }, 'node broker credentials rotated');
+    return credentials;
+  }
+
+  /** Cuts a node off the broker at once: its user is deleted and its connections closed. */
+  async revokeBrokerAccess(id: string): Promise<void> {
+    const node = await this.require(id);
+    await this.brokerUsers.revokeNode(node.id);
+    this.logger.warn({ nodeId: node.id }, 'node broker access revoked');
   }
 
   async list(tenantSlug?: string): Promise<NodeView[]> {
