@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { ENVELOPE_VERSION, heartbeatSchema, type Heartbeat } from '@causeway/contracts';
 import { errorMessage } from './client';
 import { decode, encode } from './codec';
-import { createChannel, generationOf, settle } from './connection';
+import { createChannel } from './connection';
+import { QueueConsumer, type Disposition } from './consumer';
 import { BridgeTopology, ROUTE_HEARTBEAT } from './topology';
 
 export interface HeartbeatPublisherOptions {
@@ -84,38 +85,36 @@ export interface HeartbeatListenerOptions {
  * exchange it came through is refused: a node can only speak for itself.
  */
 export class HeartbeatListener {
-  private readonly channel: ChannelWrapper;
+  private readonly consumer: QueueConsumer;
 
   constructor(private readonly options: HeartbeatListenerOptions) {
-    this.channel = createChannel(
-      options.connection,
-      options.logger,
-      'heartbeat-listener',
-      (channel) => options.topology.assertShared(channel),
-      64,
-    );
+    this.consumer = new QueueConsumer({
+      connection: options.connection,
+      logger: options.logger,
+      name: 'heartbeat-listener',
+      queue: options.topology.heartbeatQueue,
+      setup: (channel) => options.topology.assertShared(channel),
+      prefetch: 64,
+      handle: (msg) => this.onMessage(msg),
+    });
   }
 
   async start(): Promise<void> {
-    await this.channel.consume(
-      this.options.topology.heartbeatQueue,
-      (msg) => void this.onMessage(msg, generationOf(this.channel)),
-    );
+    await this.consumer.start();
   }
 
   async close(): Promise<void> {
-    await this.channel.close();
+    await this.consumer.close();
   }
 
-  private async onMessage(msg: ConsumeMessage, generation: number): Promise<void> {
+  private async onMessage(msg: ConsumeMessage): Promise<Disposition> {
     const decoded = decode(msg.content, heartbeatSchema);
     if (!decoded.ok) {
       this.options.logger.warn(
         { reason: decoded.reason, detail: decoded.detail },
         'malformed heartbeat',
       );
-      settle(this.channel, msg, generation, 'reject');
-      return;
+      return 'reject';
     }
     const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
     if (sender !== decoded.value.nodeId) {
@@ -123,8 +122,7 @@ export class HeartbeatListener {
         { sender, claimed: decoded.value.nodeId },
         'heartbeat claims another node than the exchange it came through; refused',
       );
-      settle(this.channel, msg, generation, 'reject');
-      return;
+      return 'reject';
     }
     try {
       await this.options.onHeartbeat(decoded.value);
@@ -135,6 +133,6 @@ export class HeartbeatListener {
         'heartbeat not recorded',
       );
     }
-    settle(this.channel, msg, generation, 'ack');
+    return 'ack';
   }
 }
