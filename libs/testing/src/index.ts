@@ -1,3 +1,4 @@
 export * from './services';
 export * from './wait';
 export * from './processes';
+export * from './rabbitmq-instance';

@@ -49,8 +49,12 @@ export async function rawAmqp(url = TEST_AMQP_URL): Promise<amqplib.ChannelModel
 }
 
 /** Deletes queues and exchanges a test created (the broker keeps durable ones otherwise). */
-export async function deleteBrokerObjects(queues: string[], exchanges: string[]): Promise<void> {
-  const connection = await rawAmqp();
+export async function deleteBrokerObjects(
+  queues: string[],
+  exchanges: string[],
+  url = TEST_AMQP_URL,
+): Promise<void> {
+  const connection = await rawAmqp(url);
   try {
     const channel = await connection.createChannel();
     for (const q of queues) await channel.deleteQueue(q);
