@@ -1,4 +1,5 @@
 import { BRIDGE_RPC_BUDGET_MS, runBridgeRpc } from './bridge-rpc';
+import { BRIDGE_STREAM_BENCHMARK } from './bridge-stream';
 
 interface Benchmark {
   summary: string;
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
     // The loops stop at the budget; set-up and clean-up get a little more.
     hardLimitMs: BRIDGE_RPC_BUDGET_MS + 20_000,
   },
+  'bridge-stream': BRIDGE_STREAM_BENCHMARK,
 };
 
 function usage(): string {

@@ -6,3 +6,4 @@ export * from './server';
 export * from './heartbeat';
 export * from './redact';
 export * from './consumer';
+export * from './stream';

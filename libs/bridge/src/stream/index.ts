@@ -1,0 +1,4 @@
+export * from './protocol';
+export * from './topology';
+export * from './receiver';
+export * from './sender';
