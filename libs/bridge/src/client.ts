@@ -17,6 +17,7 @@ import {
   type RequestEnvelope,
 } from '@causeway/contracts';
 import { decode, encode } from './codec';
+import { StreamTopology } from './stream/topology';
 import { createChannel, generationOf, settle } from './connection';
 import { BridgeTopology, replyRoute } from './topology';
 
@@ -87,9 +88,11 @@ export class BridgeClient {
   async ensureNodeRoute(nodeId: string): Promise<void> {
     if (this.routedNodes.has(nodeId)) return;
     this.routedNodes.add(nodeId);
-    const setup = this.channel.addSetup((channel: Channel) =>
-      this.options.topology.assertNodeRoute(channel, nodeId),
-    );
+    const streams = new StreamTopology(this.options.topology);
+    const setup = this.channel.addSetup(async (channel: Channel) => {
+      await this.options.topology.assertNodeRoute(channel, nodeId);
+      await streams.assertNodeStreams(channel, nodeId);
+    });
     if (!this.options.connection.isConnected()) {
       // Runs as soon as the broker is back; callers must not hang on an outage.
       setup.catch((error: unknown) =>

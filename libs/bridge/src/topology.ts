@@ -144,6 +144,15 @@ export class BridgeTopology {
         this.commandResultsQueue,
         ...instanceIds.map((i) => this.replyQueue(i)),
         ...nodeIds.map((id) => this.nodeRpcQueue(id)),
+        // Stream queues (stream/topology.ts): the names are repeated here to avoid an import cycle.
+        ...nodeIds.flatMap((id) => [
+          `${this.namespace}.node.${id}.stream-in`,
+          `${this.namespace}.node.${id}.stream-ctl`,
+        ]),
+        ...instanceIds.flatMap((i) => [
+          `${this.namespace}.cp.${i}.stream-in`,
+          `${this.namespace}.cp.${i}.stream-ctl`,
+        ]),
       ],
       exchanges: [
         this.inboundExchange,

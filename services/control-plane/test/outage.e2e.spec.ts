@@ -24,7 +24,10 @@ describe('broker outages lose nothing', () => {
   beforeAll(async () => {
     broker = await RabbitMqInstance.start({ managementPlugin: true });
     stack = await Stack.start(
-      { CAUSEWAY_AMQP_URL: broker.amqpUrl, CAUSEWAY_AMQP_MANAGEMENT_URL: broker.managementUrl ?? '' },
+      {
+        CAUSEWAY_AMQP_URL: broker.amqpUrl,
+        CAUSEWAY_AMQP_MANAGEMENT_URL: broker.managementUrl ?? '',
+      },
       broker.amqpUrl,
     );
     await stack.createTenant('acme');

@@ -63,12 +63,13 @@ describe('nodeBrokerPermissions', () => {
     expect(p).toEqual({
       username: `node-${A}`,
       vhost: '/',
-      configure: `^(causeway\\.node\\.${A}\\.rpc|causeway\\.node\\.${A}\\.out)$`,
+      configure: `^(causeway\\.node\\.${A}\\.rpc|causeway\\.node\\.${A}\\.out|causeway\\.node\\.${A}\\.stream-in|causeway\\.node\\.${A}\\.stream-ctl)$`,
       write: `^causeway\\.node\\.${A}\\.out$`,
-      read: `^causeway\\.node\\.${A}\\.rpc$`,
+      read: `^(causeway\\.node\\.${A}\\.rpc|causeway\\.node\\.${A}\\.stream-in|causeway\\.node\\.${A}\\.stream-ctl)$`,
       topic: {
         exchange: `causeway.node.${A}.out`,
-        write: '^(heartbeat|dead-letter|command-results|reply\\.[a-z0-9-]{1,64})$',
+        write:
+          '^(heartbeat|dead-letter|command-results|reply\\.[a-z0-9-]{1,64}|stream-in\\.[a-z0-9-]{1,64}|stream-ctl\\.[a-z0-9-]{1,64})$',
         read: '^$',
       },
     });

@@ -1,7 +1,13 @@
 import { inspect } from 'node:util';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { BridgeTopology, ROUTE_DEAD_LETTER, ROUTE_HEARTBEAT, replyRoute } from '@causeway/bridge';
+import {
+  BridgeTopology,
+  ROUTE_DEAD_LETTER,
+  ROUTE_HEARTBEAT,
+  StreamTopology,
+  replyRoute,
+} from '@causeway/bridge';
 import { COMMAND_RESULTS_ROUTE } from '@causeway/contracts';
 import { randomToken } from '@causeway/crypto';
 import { ROOT_LOGGER } from '../logging';
@@ -106,16 +112,23 @@ export function nodeBrokerPermissions(
   nodeId: string,
   vhost = '/',
 ): NodeBrokerPermissions {
+  const streams = new StreamTopology(topology);
   const queue = escapeRegex(topology.nodeRpcQueue(requireNodeId(nodeId)));
+  // The node's stream queues: chunks to it and credits for its own sends (libs/bridge/STREAMS.md).
+  const streamQueues = [streams.nodeDataQueue(nodeId), streams.nodeControlQueue(nodeId)].map(
+    escapeRegex,
+  );
   const exchange = escapeRegex(topology.nodeExchange(nodeId));
   const routes = [ROUTE_HEARTBEAT, ROUTE_DEAD_LETTER, COMMAND_RESULTS_ROUTE].map(escapeRegex);
-  routes.push(`${escapeRegex(replyRoute(''))}${INSTANCE_ID}`);
+  for (const prefix of [replyRoute(''), streams.dataRoute(''), streams.controlRoute('')]) {
+    routes.push(`${escapeRegex(prefix)}${INSTANCE_ID}`);
+  }
   return {
     username: nodeBrokerUsername(nodeId),
     vhost,
-    configure: `^(${queue}|${exchange})$`,
+    configure: `^(${[queue, exchange, ...streamQueues].join('|')})$`,
     write: `^${exchange}$`,
-    read: `^${queue}$`,
+    read: `^(${[queue, ...streamQueues].join('|')})$`,
     topic: {
       exchange: topology.nodeExchange(nodeId),
       write: `^(${routes.join('|')})$`,
