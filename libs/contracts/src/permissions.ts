@@ -6,7 +6,7 @@ export const PERMISSIONS = {
   'nodes.read': 'List nodes and read their state.',
   'nodes.ping': 'Send a diagnostic request (ping, info) to a node over the bridge.',
   'workspaces.read': 'List workspaces and read their state.',
-  'workspaces.create': 'Create a workspace on one of the tenant\'s nodes.',
+  'workspaces.create': "Create a workspace on one of the tenant's nodes.",
   'dead-letters.read': 'List and inspect messages the bridge could not deliver.',
   'dead-letters.replay': 'Send a dead-lettered message again to its queue.',
 } as const;
