@@ -91,6 +91,9 @@ export class BridgeClient {
     const streams = new StreamTopology(this.options.topology);
     const setup = this.channel.addSetup(async (channel: Channel) => {
       await this.options.topology.assertNodeRoute(channel, nodeId);
+      // Setups run concurrently: declare the reply queue here too before binding it.
+      await this.options.topology.assertReplyQueue(channel, this.options.instanceId);
+      await this.options.topology.bindReplies(channel, nodeId, this.options.instanceId);
       await streams.assertNodeStreams(channel, nodeId);
     });
     if (!this.options.connection.isConnected()) {

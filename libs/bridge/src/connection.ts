@@ -95,6 +95,8 @@ export function createChannel(
   setup?: (channel: Channel) => Promise<void>,
   prefetch?: number,
 ): ChannelWrapper {
+  let recentErrors = 0;
+  let lastErrorAt = 0;
   const wrapper: ChannelWrapper = manager.createChannel({
     name,
     confirm: true,
@@ -103,16 +105,24 @@ export function createChannel(
       ch.on('error', (err: Error) => {
         // amqp-connection-manager re-creates channels only when the connection comes back: a
         // channel the broker closed with an error (a bug, a permission or topology mismatch)
-        // would stay dead while the connection lives. Reconnect to get everything back.
+        // would stay dead while the connection lives. Reconnect to get everything back, with
+        // a growing delay so that an error that recurs at every setup cannot spin.
+        const now = Date.now();
+        recentErrors = now - lastErrorAt > 60_000 ? 1 : recentErrors + 1;
+        lastErrorAt = now;
+        const delayMs =
+          recentErrors === 1 ? 0 : reconnectDelaySeconds(1, recentErrors - 1, Math.random()) * 1000;
         logger.warn(
-          { channel: name, reason: err.message },
+          { channel: name, reason: err.message, delayMs },
           'broker closed a channel; reconnecting',
         );
-        try {
-          manager.reconnect();
-        } catch {
-          // The manager is closing: nothing to recover.
-        }
+        setTimeout(() => {
+          try {
+            manager.reconnect();
+          } catch {
+            // The manager is closing: nothing to recover.
+          }
+        }, delayMs).unref();
       });
       if (prefetch !== undefined) await ch.prefetch(prefetch, false);
       if (setup) await setup(ch);
