@@ -54,7 +54,7 @@ export class NodesService implements OnApplicationBootstrap {
       region: tenant.region,
     });
     await this.bridge.ensureNodeRoute(node.id);
-    const credentials = await this.brokerUsers.provisionNode(node.id);
+    const credentials = await this.provision(node.id);
     this.logger.info(
       { nodeId: node.id, tenantId: tenant.id, brokerUser: credentials.username },
       'node registered',
@@ -65,9 +65,21 @@ export class NodesService implements OnApplicationBootstrap {
   /** Gives a node a new broker password (the old one stops working); returned once. */
   async rotateCredentials(id: string): Promise<NodeBrokerCredentials> {
     const node = await this.require(id);
-    const credentials = await this.brokerUsers.provisionNode(node.id);
+    const credentials = await this.provision(node.id);
     this.logger.info({ nodeId: node.id }, 'node broker credentials rotated');
     return credentials;
+  }
+
+  private async provision(nodeId: string): Promise<NodeBrokerCredentials> {
+    try {
+      return await this.brokerUsers.provisionNode(nodeId);
+    } catch (error) {
+      this.logger.error({ nodeId, err: error }, 'could not create the node broker user');
+      throw new CausewayError(
+        'bridge_unavailable',
+        `The node is registered, but its broker user could not be created (the RabbitMQ management API did not accept it). Fix the broker, then run "causeway-cp nodes credentials --node ${nodeId}".`,
+      );
+    }
   }
 
   /** Cuts a node off the broker at once: its user is deleted and its connections closed. */
