@@ -197,3 +197,27 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
     expect(await workspacesOnNode(stack, node.id)).toBe(1);
   });
 });
+
+describe('a command its node never picks up', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await Stack.start({ CAUSEWAY_COMMAND_TTL_MS: '1500' });
+    await stack.createTenant('acme');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('fails with node_unavailable once its deadline passed, instead of waiting forever', async () => {
+    // Registered, never started: the command sits in its queue until the deadline.
+    const node = await stack.registerNode('acme', 'never-started');
+    const created = await stack
+      .http()
+      .post('/api/v1/tenants/acme/workspaces')
+      .send({ name: 'Never', node: node.id })
+      .expect(202);
+    const failed = await waitWorkspace(stack, 'acme', created.body.id as string, 'failed');
+    expect(failed.error).toMatchObject({ code: 'node_unavailable' });
+    expect(failed.error?.message).toContain('deadline');
+  });
+});

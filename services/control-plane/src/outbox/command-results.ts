@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -10,7 +11,7 @@ import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { BridgeTopology, QueueConsumer, decode, type Disposition } from '@causeway/bridge';
-import { replyEnvelopeSchema, type ReplyEnvelope } from '@causeway/contracts';
+import { ENVELOPE_VERSION, replyEnvelopeSchema, type ReplyEnvelope } from '@causeway/contracts';
 import { AMQP_CONNECTION } from '../bridge/bridge.module';
 import { Clock } from '../common/clock';
 import { ROOT_LOGGER } from '../logging';
@@ -95,28 +96,65 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
         );
         return 'reject';
       }
-      await manager.query(
-        'UPDATE outbox SET completed_at = $1, result = $2, error_code = $3, error_message = $4 WHERE id = $5',
-        [
-          this.clock.now(),
-          reply.ok ? JSON.stringify(reply.result) : null,
-          reply.ok ? null : reply.error.code,
-          reply.ok ? null : reply.error.message,
-          command.id,
-        ],
-      );
-      const handler = this.handlers.get(command.method);
-      if (handler) await handler(manager, command, reply);
-      this.logger.info(
-        {
-          commandId: command.id,
-          method: command.method,
-          ok: reply.ok,
-          requestId: command.requestId,
-        },
-        'command completed',
-      );
+      await this.complete(manager, command, reply);
       return 'ack';
     });
+  }
+
+  /**
+   * Fails the commands whose deadline passed without a result: the node was gone too long, or
+   * dropped the command as expired. Their capability learns it like any other failure.
+   */
+  async expireOverdue(): Promise<number> {
+    const now = this.clock.now();
+    return this.dataSource.transaction(async (manager) => {
+      const overdue = await manager
+        .createQueryBuilder(OutboxEntity, 'o')
+        .where('o.completed_at IS NULL AND o.deadline < :now', { now })
+        .limit(100)
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .getMany();
+      for (const command of overdue) {
+        await this.complete(manager, command, {
+          v: ENVELOPE_VERSION,
+          type: 'reply',
+          id: randomUUID(),
+          inReplyTo: command.id,
+          requestId: command.requestId,
+          nodeId: command.nodeId,
+          sentAt: now.toISOString(),
+          ok: false,
+          error: {
+            code: 'node_unavailable',
+            message: 'The node did not complete the command before its deadline.',
+          },
+        });
+      }
+      return overdue.length;
+    });
+  }
+
+  private async complete(
+    manager: EntityManager,
+    command: OutboxEntity,
+    reply: ReplyEnvelope,
+  ): Promise<void> {
+    await manager.query(
+      'UPDATE outbox SET completed_at = $1, result = $2, error_code = $3, error_message = $4 WHERE id = $5',
+      [
+        this.clock.now(),
+        reply.ok ? JSON.stringify(reply.result) : null,
+        reply.ok ? null : reply.error.code,
+        reply.ok ? null : reply.error.message,
+        command.id,
+      ],
+    );
+    const handler = this.handlers.get(command.method);
+    if (handler) await handler(manager, command, reply);
+    this.logger.info(
+      { commandId: command.id, method: command.method, ok: reply.ok, requestId: command.requestId },
+      'command completed',
+    );
   }
 }

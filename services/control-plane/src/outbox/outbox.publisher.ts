@@ -7,11 +7,12 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { PinoLogger } from 'nestjs-pino';
-import type { DataSource } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import { BridgeClient, errorMessage } from '@causeway/bridge';
 import type { MutatingMethod } from '@causeway/contracts';
 import { AMQP_CONNECTION } from '../bridge/bridge.module';
 import { Clock } from '../common/clock';
+import { CommandResults } from './command-results';
 import { OutboxEntity } from './outbox.entity';
 import { OutboxService } from './outbox.service';
 
@@ -19,6 +20,8 @@ const BATCH = 50;
 const POLL_MS = 500;
 const PUBLISH_TIMEOUT_MS = 5000;
 const MAX_BACKOFF_MS = 30_000;
+/** How often overdue commands are failed. */
+const EXPIRY_MS = 5000;
 
 /**
  * Drains the outbox: publishes unsent commands with a publisher confirm and marks them sent.
@@ -29,6 +32,7 @@ const MAX_BACKOFF_MS = 30_000;
 @Injectable()
 export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
+  private expiry: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -38,6 +42,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
     private readonly bridge: BridgeClient,
     @Inject(AMQP_CONNECTION) private readonly connection: AmqpConnectionManager,
     private readonly outbox: OutboxService,
+    private readonly results: CommandResults,
     private readonly clock: Clock,
     private readonly logger: PinoLogger,
   ) {
@@ -48,12 +53,20 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
     this.outbox.onEnqueued(() => this.kick());
     this.connection.on('connect', () => this.kick());
     this.timer = setInterval(() => this.kick(), POLL_MS);
+    this.expiry = setInterval(() => {
+      this.results
+        .expireOverdue()
+        .catch((error: unknown) =>
+          this.logger.warn({ reason: errorMessage(error) }, 'expiring commands failed'),
+        );
+    }, EXPIRY_MS);
     this.kick();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.expiry) clearInterval(this.expiry);
     await this.draining;
   }
 
@@ -83,23 +96,27 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
       const sent = await this.dataSource.transaction(async (manager) => {
         const rows = await manager
           .createQueryBuilder(OutboxEntity, 'o')
-          .where('o.published_at IS NULL AND o.next_attempt_at <= :now', { now: this.clock.now() })
+          .where('o.published_at IS NULL AND o.next_attempt_at <= :now AND o.deadline >= :now', {
+            now: this.clock.now(),
+          })
           .orderBy('o.created_at', 'ASC')
           .limit(BATCH)
           .setLock('pessimistic_write')
           .setOnLocked('skip_locked')
           .getMany();
-        for (const row of rows) await this.publish(manager.getRepository(OutboxEntity), row);
+        const repo = manager.getRepository(OutboxEntity);
+        for (const row of rows) {
+          // The broker refused or timed out: leave the rest for the next round.
+          if (!(await this.publish(repo, row))) return 0;
+        }
         return rows.length;
       });
       if (sent < BATCH) return;
     }
   }
 
-  private async publish(
-    repo: import('typeorm').Repository<OutboxEntity>,
-    row: OutboxEntity,
-  ): Promise<void> {
+  /** True when the broker confirmed the command. */
+  private async publish(repo: Repository<OutboxEntity>, row: OutboxEntity): Promise<boolean> {
     const attempts = row.attempts + 1;
     try {
       await this.bridge.publishCommand({
@@ -119,6 +136,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
         { commandId: row.id, method: row.method, nodeId: row.nodeId, requestId: row.requestId },
         'command published',
       );
+      return true;
     } catch (error) {
       const backoff =
         Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempts, 10)) * (0.5 + Math.random() / 2);
@@ -134,6 +152,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
         { commandId: row.id, attempts, reason: errorMessage(error) },
         'command not published; will retry',
       );
+      return false;
     }
   }
 }
