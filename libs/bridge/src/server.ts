@@ -131,7 +131,8 @@ export class BridgeServer {
         messageId: request.id,
         method: request.method,
       });
-      if (request.deadline < this.now()) {
+      const outcome = await this.outcome(request, log);
+      if (outcome === 'expired') {
         // The caller was already told the node did not answer; running it now would surprise it.
         log().info(
           { redelivered: msg.fields.redelivered },
@@ -140,7 +141,6 @@ export class BridgeServer {
         settle(this.channel, msg, generation, 'ack');
         return;
       }
-      const outcome = await this.outcome(request, log);
       if (outcome === 'retry') {
         // Requeued: the broker delivers it again and dead-letters it after the delivery limit.
         settle(this.channel, msg, generation, 'requeue');
@@ -180,20 +180,23 @@ export class BridgeServer {
   }
 
   /**
-   * The reply to send, or 'retry'. A state-changing request that already completed is answered
+   * The reply to send, 'retry', or 'expired' (not run: its caller gave up). A state-changing request that already completed is answered
    * from the completion record; one that completes now is recorded before its reply is sent,
    * so a crash between the two never applies it twice.
    */
   private async outcome(
     request: RequestEnvelope,
     log: () => Logger,
-  ): Promise<{ reply: ReplyEnvelope; replayed: boolean } | 'retry'> {
+  ): Promise<{ reply: ReplyEnvelope; replayed: boolean } | 'retry' | 'expired'> {
     const mutates = isBridgeMethod(request.method) && BRIDGE_METHODS[request.method].mutates;
     const completions = this.options.completions;
     if (mutates && completions) {
+      // Checked before the deadline: a command applied before a crash is reported as done,
+      // however late its redelivery comes.
       const earlier = await completions.find(request.id);
       if (earlier) return { reply: earlier, replayed: true };
     }
+    if (request.deadline < this.now()) return 'expired';
     const reply = await this.handle(request, log, mutates);
     if (reply === 'retry') return reply;
     if (mutates && completions) {

@@ -9,7 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { BridgeTopology, QueueConsumer, decode, type Disposition } from '@causeway/bridge';
 import { ENVELOPE_VERSION, replyEnvelopeSchema, type ReplyEnvelope } from '@causeway/contracts';
 import { AMQP_CONNECTION } from '../bridge/bridge.module';
@@ -79,10 +79,14 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
     const sender = this.topology.nodeIdFromExchange(msg.fields.exchange);
     return this.dataSource.transaction(async (manager) => {
       const command = await manager.findOne(OutboxEntity, {
-        where: { id: reply.inReplyTo, completedAt: IsNull() },
+        where: { id: reply.inReplyTo },
         lock: { mode: 'pessimistic_write' },
       });
-      if (!command) {
+      // A success that arrives after the command was given up on (a node back after its
+      // deadline, answering from its completion record) still counts: the effect happened.
+      const lateSuccess =
+        command?.completedAt && command.errorCode === 'node_unavailable' && reply.ok;
+      if (!command || (command.completedAt && !lateSuccess)) {
         this.logger.info(
           { commandId: reply.inReplyTo },
           'result for an unknown or completed command; ignored',
