@@ -19,3 +19,4 @@ export function secretsEqual(given: string, expected: string): boolean {
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+export * from './pki';
