@@ -9,6 +9,11 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Sign in first: this request carries no valid credentials.',
   },
+  join_token_invalid: {
+    status: 401,
+    message: 'The join token is not valid: unknown, already used, expired or revoked.',
+  },
+  invalid_csr: { status: 400, message: 'The certificate signing request is not valid.' },
   forbidden: { status: 403, message: 'You do not have permission to do this.' },
   not_found: { status: 404, message: 'Nothing was found at this address.' },
   conflict: {
@@ -25,6 +30,10 @@ export const ERROR_CATALOGUE = {
   bridge_unavailable: {
     status: 503,
     message: 'The service bridge (message broker) is not reachable right now. Try again later.',
+  },
+  enrolment_unavailable: {
+    status: 503,
+    message: 'Node enrolment is not configured on this control plane (CAUSEWAY_CA_SEAL_KEY is not set).',
   },
   not_ready: {
     status: 503,

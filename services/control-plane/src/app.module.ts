@@ -9,6 +9,7 @@ import { CONFIG, type ControlPlaneConfig } from './config/config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging';
+import { EnrolmentModule } from './enrolment/enrolment.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { NodesModule } from './nodes/nodes.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -36,6 +37,7 @@ export class AppModule {
         OutboxModule,
         WorkspacesModule,
         DeadLettersModule,
+        EnrolmentModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

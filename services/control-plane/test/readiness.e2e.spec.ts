@@ -25,6 +25,13 @@ describe('readiness when the broker is unreachable', () => {
     });
   });
 
+  it('answers 503 enrolment_unavailable for join tokens when no CA seal key is configured', async () => {
+    await stack.createTenant('initech');
+    const res = await stack.http().post('/api/v1/tenants/initech/join-tokens').send({}).expect(503);
+    expect(res.body.code).toBe('enrolment_unavailable');
+    expect(res.body.message).toContain('CAUSEWAY_CA_SEAL_KEY');
+  });
+
   it('answers a request to a node with 503 instead of hanging', async () => {
     await stack.createTenant('acme');
     const node = await stack.registerNode('acme', 'node-1');

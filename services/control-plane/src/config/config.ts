@@ -22,6 +22,13 @@ export const CONTROL_PLANE_ENV = {
       'the platform operator bearer token, at least 32 characters (generate one with `openssl rand -base64 32`)',
     sensitive: true,
   },
+  CAUSEWAY_CA_SEAL_KEY: {
+    schema: z.union([z.literal(''), z.string().min(12).max(1024)]),
+    expects:
+      'a passphrase of at least 12 characters that seals the certificate authority key at rest (empty disables node enrolment)',
+    sensitive: true,
+    default: '',
+  },
   CAUSEWAY_HTTP_HOST: {
     schema: z.string().min(1),
     expects: 'an address to listen on',
@@ -72,6 +79,8 @@ export interface ControlPlaneConfig {
   logLevel: Env['CAUSEWAY_LOG_LEVEL'];
   /** The management API through which each node gets its own broker user. */
   brokerUsers: BrokerUsersOptions;
+  /** Seals the CA key in the database; undefined when enrolment is off. */
+  caSealKey: string | undefined;
 }
 
 export function loadConfig(
@@ -90,6 +99,7 @@ export function loadConfig(
     bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
     commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
+    caSealKey: v.CAUSEWAY_CA_SEAL_KEY === '' ? undefined : v.CAUSEWAY_CA_SEAL_KEY,
     brokerUsers: brokerUsersOptions(v, v.CAUSEWAY_AMQP_URL, v.CAUSEWAY_BRIDGE_NAMESPACE),
   };
 }

@@ -3,12 +3,25 @@ import { NodeEntity } from '../nodes/node.entity';
 import { TenantEntity } from '../tenants/tenant.entity';
 import { Initial1795400000000 } from './migrations/1795400000000-initial';
 import { OutboxWorkspacesDeadLetters1795410000000 } from './migrations/1795410000000-outbox-workspaces-dead-letters';
+import { Enrolment1795420000000 } from './migrations/1795420000000-enrolment';
+import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 
-export const ENTITIES = [TenantEntity, NodeEntity, WorkspaceEntity, OutboxEntity, DeadLetterEntity];
-export const MIGRATIONS = [Initial1795400000000, OutboxWorkspacesDeadLetters1795410000000];
+export const ENTITIES = [
+  TenantEntity,
+  NodeEntity,
+  WorkspaceEntity,
+  OutboxEntity,
+  DeadLetterEntity,
+  JoinTokenEntity,
+];
+export const MIGRATIONS = [
+  Initial1795400000000,
+  OutboxWorkspacesDeadLetters1795410000000,
+  Enrolment1795420000000,
+];
 
 /**
  * Options shared by the app and the CLI. The schema is only ever changed by migrations; schema

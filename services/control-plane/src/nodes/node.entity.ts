@@ -32,6 +32,13 @@ export class NodeEntity {
   @Column('timestamptz', { name: 'last_heartbeat_at', nullable: true })
   lastHeartbeatAt!: Date | null;
 
+  /** The node's current certificate, issued at enrolment. */
+  @Column('text', { name: 'cert_serial', nullable: true })
+  certSerial!: string | null;
+
+  @Column('timestamptz', { name: 'cert_not_after', nullable: true })
+  certNotAfter!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -37,7 +37,10 @@ export class NodesRepository {
     return rows.map((r) => r.id);
   }
 
-  async insert(node: Pick<NodeEntity, 'id' | 'tenantId' | 'name' | 'region'>): Promise<NodeEntity> {
+  async insert(
+    node: Pick<NodeEntity, 'id' | 'tenantId' | 'name' | 'region'> &
+      Partial<Pick<NodeEntity, 'certSerial' | 'certNotAfter'>>,
+  ): Promise<NodeEntity> {
     await this.nodes.insert({ ...node, state: 'registered' });
     return (await this.findById(node.id)) as NodeEntity;
   }

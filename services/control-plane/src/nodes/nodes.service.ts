@@ -62,6 +62,31 @@ export class NodesService implements OnApplicationBootstrap {
     return { node: this.view(node), credentials };
   }
 
+  /**
+   * Records a node that enrolled with a join token: its id comes from its certificate request,
+   * its tenant and region from the token.
+   */
+  async registerEnrolled(input: {
+    id: string;
+    tenantId: string;
+    name: string;
+    region: string;
+    certSerial: string;
+    certNotAfter: Date;
+  }): Promise<{ node: NodeView; credentials: NodeBrokerCredentials }> {
+    if (await this.nodes.findById(input.id)) {
+      throw new CausewayError('conflict', 'A node with this id is already enrolled.');
+    }
+    if (await this.nodes.findByName(input.tenantId, input.name)) {
+      throw new CausewayError('conflict', `This tenant already has a node named "${input.name}".`);
+    }
+    const node = await this.nodes.insert(input);
+    await this.bridge.ensureNodeRoute(node.id);
+    const credentials = await this.provision(node.id);
+    this.logger.info({ nodeId: node.id, tenantId: input.tenantId }, 'node enrolled and registered');
+    return { node: this.view(node), credentials };
+  }
+
   /** Gives a node a new broker password (the old one stops working); returned once. */
   async rotateCredentials(id: string): Promise<NodeBrokerCredentials> {
     const node = await this.require(id);

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { SHARED_ENV, parseEnv } from '@causeway/contracts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, SHARED_ENV, parseEnv } from '@causeway/contracts';
+import { ENROLMENT_FILE, enrolmentFileSchema, type EnrolmentFile } from '../enrolment/enrol';
 
 /** Every setting of a node. The node only dials out: there is no listen address. */
 export const NODE_ENV = {
@@ -44,8 +47,25 @@ export interface NodeConfig {
   logLevel: string;
 }
 
+/**
+ * Reads the configuration. A node enrolled with `causeway-node enroll` finds its id, broker URL
+ * and namespace in its state directory; environment variables still win when set.
+ */
 export function loadNodeConfig(env: Record<string, string | undefined> = process.env): NodeConfig {
-  const v = parseEnv(NODE_ENV, env);
+  const stateDir = env.CAUSEWAY_STATE_DIR || NODE_ENV.CAUSEWAY_STATE_DIR.default;
+  const enrolled = readEnrolment(stateDir);
+  const v = parseEnv(NODE_ENV, {
+    ...(enrolled
+      ? {
+          CAUSEWAY_NODE_ID: enrolled.nodeId,
+          CAUSEWAY_AMQP_URL: enrolled.amqpUrl,
+          CAUSEWAY_BRIDGE_NAMESPACE: enrolled.bridgeNamespace,
+        }
+      : {}),
+    ...Object.fromEntries(
+      Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+    ),
+  });
   return {
     nodeId: v.CAUSEWAY_NODE_ID,
     amqpUrl: v.CAUSEWAY_AMQP_URL,
@@ -60,3 +80,15 @@ export function loadNodeConfig(env: Record<string, string | undefined> = process
 
 export const NODE_CONFIG = Symbol('NodeConfig');
 export const NODE_LOGGER = Symbol('NodeLogger');
+
+function readEnrolment(stateDir: string): EnrolmentFile | undefined {
+  const file = join(stateDir, ENROLMENT_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return enrolmentFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    throw new ConfigError(
+      `Invalid configuration: ${file} is not a valid enrolment record; enrol again.`,
+    );
+  }
+}

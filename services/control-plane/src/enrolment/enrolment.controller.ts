@@ -1,0 +1,49 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Public, RequirePermission } from '../access/permission.decorator';
+import { parseInput } from '../common/validation';
+import { EnrolmentService } from './enrolment.service';
+
+const tokenId = z.uuid({ error: 'a join token id is a UUID' });
+
+@ApiTags('enrolment')
+@Controller()
+export class EnrolmentController {
+  constructor(private readonly enrolment: EnrolmentService) {}
+
+  @Post('api/v1/tenants/:tenant/join-tokens')
+  @ApiBearerAuth()
+  @RequirePermission('join-tokens.manage')
+  @ApiOperation({ summary: 'Create a one-time, expiring join token (shown once) to enrol a node' })
+  create(@Param('tenant') tenant: string, @Body() body: unknown) {
+    return this.enrolment.createToken(tenant, body);
+  }
+
+  @Get('api/v1/tenants/:tenant/join-tokens')
+  @ApiBearerAuth()
+  @RequirePermission('join-tokens.manage')
+  @ApiOperation({ summary: 'List join tokens and their state (never the tokens themselves)' })
+  async list(@Param('tenant') tenant: string) {
+    return { items: await this.enrolment.listTokens(tenant) };
+  }
+
+  @Delete('api/v1/tenants/:tenant/join-tokens/:id')
+  @ApiBearerAuth()
+  @RequirePermission('join-tokens.manage')
+  @ApiOperation({ summary: 'Revoke a join token' })
+  revoke(@Param('tenant') tenant: string, @Param('id') id: string) {
+    return this.enrolment.revokeToken(tenant, parseInput(tokenId, id, 'join token id'));
+  }
+
+  /** Public: the join token in the body is the credential. */
+  @Post('api/v1/enroll')
+  @HttpCode(201)
+  @Public()
+  @ApiOperation({
+    summary: 'Enrol a node: join token + CSR in, node certificate, CA chain and broker URL out',
+  })
+  enrol(@Body() body: unknown) {
+    return this.enrolment.enrol(body);
+  }
+}

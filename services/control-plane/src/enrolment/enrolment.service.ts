@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { PinoLogger } from 'nestjs-pino';
+import { IsNull, type DataSource } from 'typeorm';
+import { CausewayError } from '@causeway/contracts';
+import {
+  inspectCsr,
+  isPkiError,
+  randomToken,
+  sha256Hex,
+  signNodeCertificate,
+} from '@causeway/crypto';
+import { Clock } from '../common/clock';
+import { parseInput } from '../common/validation';
+import { CONFIG, type ControlPlaneConfig } from '../config/config';
+import { NodesService } from '../nodes/nodes.service';
+import { TenantsService } from '../tenants/tenants.service';
+import { CertificateAuthorityService } from './certificate-authority';
+import { JoinTokenEntity } from './join-token.entity';
+import {
+  createJoinTokenSchema,
+  enrolSchema,
+  type EnrolmentResult,
+  type JoinTokenView,
+} from './enrolment.dto';
+
+/** Node certificates are short-lived; rotation renews them before they expire. */
+const NODE_CERT_VALIDITY_SECONDS = 7 * 24 * 3600;
+
+@Injectable()
+export class EnrolmentService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tenants: TenantsService,
+    private readonly nodes: NodesService,
+    private readonly ca: CertificateAuthorityService,
+    private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext('EnrolmentService');
+  }
+
+  /** A one-time join token, returned once; only its hash is kept. */
+  async createToken(
+    tenantSlug: string,
+    input: unknown,
+  ): Promise<JoinTokenView & { token: string }> {
+    const { region, ttlSeconds } = parseInput(createJoinTokenSchema, input ?? {}, 'join token');
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    if (region !== undefined && region !== tenant.region) {
+      throw new CausewayError(
+        'validation_failed',
+        `Tenant "${tenant.slug}" keeps its data in region "${tenant.region}": a node cannot join it in "${region}".`,
+      );
+    }
+    if (!this.ca.enabled) throw new CausewayError('enrolment_unavailable');
+    const token = `cwj_${randomToken(32)}`;
+    const now = this.clock.now();
+    const row = await this.dataSource.getRepository(JoinTokenEntity).save({
+      id: randomUUID(),
+      tenantId: tenant.id,
+      region: tenant.region,
+      tokenHash: sha256Hex(token),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+      usedAt: null,
+      usedByNode: null,
+      revokedAt: null,
+    });
+    this.logger.info({ joinTokenId: row.id, tenantId: tenant.id }, 'join token created');
+    return { ...this.view(row), token };
+  }
+
+  async listTokens(tenantSlug: string): Promise<JoinTokenView[]> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const rows = await this.dataSource
+      .getRepository(JoinTokenEntity)
+      .find({ where: { tenantId: tenant.id }, order: { createdAt: 'DESC' } });
+    return rows.map((r) => this.view(r));
+  }
+
+  async revokeToken(tenantSlug: string, id: string): Promise<JoinTokenView> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const repo = this.dataSource.getRepository(JoinTokenEntity);
+    const row = await repo.findOneBy({ id, tenantId: tenant.id });
+    if (!row)
+      throw new CausewayError('not_found', 'No join token with this id exists in this tenant.');
+    if (!row.revokedAt) await repo.update({ id }, { revokedAt: this.clock.now() });
+    return this.view((await repo.findOneBy({ id })) as JoinTokenEntity);
+  }
+
+  /**
+   * Enrols a node: the token is consumed atomically (a second use finds it used), the CSR is
+   * checked and signed by the CA, and the node gets its own broker user.
+   */
+  async enrol(input: unknown): Promise<EnrolmentResult> {
+    const { token, csr, name } = parseInput(enrolSchema, input, 'enrolment request');
+    if (!this.ca.enabled) throw new CausewayError('enrolment_unavailable');
+    let nodeId: string;
+    try {
+      nodeId = inspectCsr(csr).commonName;
+    } catch (error) {
+      if (isPkiError(error))
+        throw new CausewayError(
+          'invalid_csr',
+          `The certificate signing request is not valid: ${error.message}`,
+        );
+      throw error;
+    }
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(nodeId)) {
+      throw new CausewayError(
+        'invalid_csr',
+        'The subject (CN) of the request must be the node id, a lowercase UUID.',
+      );
+    }
+    const now = this.clock.now();
+    const claimed = (await this.dataSource
+      .createQueryBuilder()
+      .update(JoinTokenEntity)
+      .set({ usedAt: now, usedByNode: nodeId })
+      .where({ tokenHash: sha256Hex(token), usedAt: IsNull(), revokedAt: IsNull() })
+      .andWhere('expires_at > :now', { now })
+      .returning(['id', 'tenantId', 'region'])
+      .execute()) as { raw: Array<{ id: string; tenant_id: string; region: string }> };
+    const grant = claimed.raw[0];
+    if (!grant) {
+      this.logger.warn(
+        { nodeId },
+        'enrolment refused: join token unknown, used, expired or revoked',
+      );
+      throw new CausewayError('join_token_invalid');
+    }
+    const authority = await this.ca.authority();
+    const issued = signNodeCertificate({
+      ca: authority,
+      csrPem: csr,
+      nodeId,
+      tenantId: grant.tenant_id,
+      validitySeconds: NODE_CERT_VALIDITY_SECONDS,
+      now,
+    });
+    const { credentials } = await this.nodes.registerEnrolled({
+      id: nodeId,
+      tenantId: grant.tenant_id,
+      name,
+      region: grant.region,
+      certSerial: issued.serial,
+      certNotAfter: issued.notAfter,
+    });
+    const url = new URL(this.config.amqpUrl);
+    url.username = encodeURIComponent(credentials.username);
+    url.password = encodeURIComponent(credentials.password);
+    this.logger.info({ nodeId, tenantId: grant.tenant_id, joinTokenId: grant.id }, 'node enrolled');
+    return {
+      nodeId,
+      tenantId: grant.tenant_id,
+      region: grant.region,
+      certificatePem: issued.certPem,
+      caChainPem: issued.chainPem.join(''),
+      certificateNotAfter: issued.notAfter.toISOString(),
+      broker: {
+        username: credentials.username,
+        password: credentials.password,
+        amqpUrl: url.toString(),
+      },
+      bridgeNamespace: this.config.bridgeNamespace,
+    };
+  }
+
+  private view(row: JoinTokenEntity): JoinTokenView {
+    const now = this.clock.now();
+    const state = row.revokedAt
+      ? 'revoked'
+      : row.usedAt
+        ? 'used'
+        : row.expiresAt <= now
+          ? 'expired'
+          : 'active';
+    return {
+      id: row.id,
+      tenantId: row.tenantId,
+      region: row.region,
+      createdAt: row.createdAt.toISOString(),
+      expiresAt: row.expiresAt.toISOString(),
+      usedAt: row.usedAt?.toISOString() ?? null,
+      usedByNode: row.usedByNode,
+      revokedAt: row.revokedAt?.toISOString() ?? null,
+      state,
+    };
+  }
+}

@@ -1,0 +1,164 @@
+import { readFileSync, rmSync, statSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { createCsr, generateKeyPair, verifyNodeCertificate } from '@causeway/crypto';
+import { ServiceProcess, eventually } from '@causeway/testing';
+import type { NodeView } from '../src/nodes/nodes.dto';
+import { HEARTBEAT_MS, Stack } from './harness';
+
+describe('node enrolment with one-time join tokens', () => {
+  let stack: Stack;
+  let url: string;
+  const dirs: string[] = [];
+  const stateDir = (): string => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'causeway-enrol-')), 'state');
+    dirs.push(dir);
+    return dir;
+  };
+  const enrolCli = async (token: string, name: string, dir: string) => {
+    const proc = new ServiceProcess('services/node/dist/cli/main.js', {}, [
+      'enroll',
+      '--control-plane',
+      url,
+      '--token',
+      token,
+      '--name',
+      name,
+      '--state-dir',
+      dir,
+      '--json',
+    ]);
+    return { code: await proc.exited, out: proc.lines.join('\n'), err: proc.stderr.join('') };
+  };
+  const newToken = async (tenant = 'acme'): Promise<{ id: string; token: string }> =>
+    (await stack.http().post(`/api/v1/tenants/${tenant}/join-tokens`).send({}).expect(201))
+      .body as {
+      id: string;
+      token: string;
+    };
+
+  beforeAll(async () => {
+    stack = await Stack.start({ CAUSEWAY_CA_SEAL_KEY: 'a test seal passphrase' });
+    url = await stack.app.getUrl();
+    await stack.createTenant('acme');
+    await stack.createTenant('globex');
+  });
+  afterAll(async () => {
+    await stack?.close();
+    for (const d of dirs) rmSync(join(d, '..'), { recursive: true, force: true });
+  });
+
+  it('enrols a node with causeway-node enroll, which then runs from its state directory alone', async () => {
+    const { token } = await newToken();
+    expect(token).toMatch(/^cwj_/);
+    const dir = stateDir();
+    const enrolled = await enrolCli(token, 'edge-1', dir);
+    expect(enrolled.code).toBe(0);
+    const { nodeId } = JSON.parse(enrolled.out) as { nodeId: string };
+    stack.nodeIds.push(nodeId);
+
+    // The private key never left the node and is readable by its user only.
+    expect(statSync(join(dir, 'node.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'node.json')).mode & 0o777).toBe(0o600);
+    const cert = verifyNodeCertificate({
+      certPem: readFileSync(join(dir, 'node.crt'), 'utf8'),
+      caCertPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+      now: new Date(),
+    });
+    const acme = (
+      (await stack.http().get('/api/v1/nodes?tenant=acme').expect(200)).body.items as NodeView[]
+    ).find((n) => n.id === nodeId);
+    expect(acme).toMatchObject({ name: 'edge-1', region: 'eu-west' });
+    expect(cert).toMatchObject({ nodeId, tenantId: acme?.tenantId });
+
+    // Nothing but the state directory: id, broker URL (its own user) and namespace come from it.
+    const node = new ServiceProcess('services/node/dist/main.js', {
+      CAUSEWAY_STATE_DIR: dir,
+      CAUSEWAY_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+    });
+    stack.nodes.push(node);
+    await eventually(
+      async () =>
+        ((await stack.http().get(`/api/v1/nodes/${nodeId}`)).body as NodeView).status === 'online',
+      { timeoutMs: 20_000, what: 'the enrolled node online' },
+    );
+    const ping = await stack
+      .http()
+      .post(`/api/v1/nodes/${nodeId}/ping`)
+      .send({ echo: 'enrolled' })
+      .expect(200);
+    expect(ping.body.echo).toBe('enrolled');
+
+    // The token was consumed.
+    const reused = await enrolCli(token, 'edge-2', stateDir());
+    expect(reused.code).toBe(1);
+    expect(reused.err).toContain('[join_token_invalid]');
+    const listed = (await stack.http().get('/api/v1/tenants/acme/join-tokens').expect(200)).body
+      .items as Array<{
+      state: string;
+      usedByNode: string;
+    }>;
+    expect(listed.find((t) => t.usedByNode === nodeId)?.state).toBe('used');
+    expect(JSON.stringify(listed)).not.toContain(token);
+  });
+
+  it('refuses expired and revoked tokens, and a bad CSR without consuming the token', async () => {
+    const expired = await newToken();
+    // Time passes: the token's expiry moves into the past.
+    await stack.app
+      .get(DataSource)
+      .query(`UPDATE join_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+        expired.id,
+      ]);
+    expect((await enrolCli(expired.token, 'late', stateDir())).err).toContain(
+      '[join_token_invalid]',
+    );
+
+    const revoked = await newToken();
+    const res = await stack
+      .http()
+      .delete(`/api/v1/tenants/acme/join-tokens/${revoked.id}`)
+      .expect(200);
+    expect(res.body.state).toBe('revoked');
+    expect((await enrolCli(revoked.token, 'revoked', stateDir())).err).toContain(
+      '[join_token_invalid]',
+    );
+
+    const good = await newToken();
+    const badCsr = await stack
+      .anonymous()
+      .post('/api/v1/enroll')
+      .send({ token: good.token, csr: 'x'.repeat(200), name: 'bad' });
+    expect(badCsr.status).toBe(400);
+    expect(badCsr.body.code).toBe('invalid_csr');
+    const keys = await generateKeyPair();
+    const notAUuid = createCsr({ privateKeyPem: keys.privateKeyPem, commonName: 'node-1' });
+    const wrongCn = await stack
+      .anonymous()
+      .post('/api/v1/enroll')
+      .send({ token: good.token, csr: notAUuid, name: 'bad' });
+    expect(wrongCn.body.code).toBe('invalid_csr');
+    // Still usable: a refused request does not burn the token.
+    const ok = await enrolCli(good.token, 'edge-3', stateDir());
+    expect(ok.code).toBe(0);
+    stack.nodeIds.push((JSON.parse(ok.out) as { nodeId: string }).nodeId);
+  });
+
+  it('keeps tenants apart: join tokens are listed and revoked only within their tenant', async () => {
+    const acmeToken = await newToken('acme');
+    const globexList = (await stack.http().get('/api/v1/tenants/globex/join-tokens').expect(200))
+      .body.items as Array<{
+      id: string;
+    }>;
+    expect(globexList.map((t) => t.id)).not.toContain(acmeToken.id);
+    await stack.http().delete(`/api/v1/tenants/globex/join-tokens/${acmeToken.id}`).expect(404);
+    // A token for another region than the tenant's data residency is refused.
+    const wrongRegion = await stack
+      .http()
+      .post('/api/v1/tenants/acme/join-tokens')
+      .send({ region: 'us-east' })
+      .expect(400);
+    expect(wrongRegion.body.message).toContain('eu-west');
+  });
+});
