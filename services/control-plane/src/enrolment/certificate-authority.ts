@@ -47,12 +47,9 @@ export class CertificateAuthorityService {
       await manager.query(
         `SELECT pg_advisory_xact_lock(hashtext('causeway.certificate_authority'))`,
       );
-      const rows = (await manager.query(
+      const rows = await manager.query<Array<{ cert_pem: string; sealed_key: string }>>(
         'SELECT cert_pem, sealed_key FROM certificate_authority WHERE id = 1',
-      )) as Array<{
-        cert_pem: string;
-        sealed_key: string;
-      }>;
+      );
       const row = rows[0];
       if (row)
         return { certPem: row.cert_pem, keyPem: await unsealPrivateKey(row.sealed_key, secret) };
