@@ -12,6 +12,10 @@ if [ ! -s "$state/admin-token" ]; then
   (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' >"$state/admin-token")
 fi
 
+if [ ! -s "$state/ca-seal-key" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url"))' >"$state/ca-seal-key")
+fi
+export CAUSEWAY_CA_SEAL_KEY="${CAUSEWAY_CA_SEAL_KEY:-$(cat "$state/ca-seal-key")}"
 export CAUSEWAY_DATABASE_URL="${CAUSEWAY_DATABASE_URL:-postgres://causeway:causeway@127.0.0.1:5432/causeway}"
 export CAUSEWAY_AMQP_URL="${CAUSEWAY_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}"
 export CAUSEWAY_ADMIN_TOKEN="${CAUSEWAY_ADMIN_TOKEN:-$(cat "$state/admin-token")}"
@@ -84,6 +88,11 @@ cat <<MSG
     curl -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/nodes
     curl -X POST -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/nodes/$node_id/ping
   In $base/api/docs press "Authorize" and paste the token.
+
+  Enrol a second node (docs/operator/running-a-node.md):
+    TOKEN=\$(curl -s -X POST -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/tenants/demo/join-tokens | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
+    node services/node/dist/cli/main.js enroll --control-plane $base --token "\$TOKEN" --name node-2 --state-dir .causeway/node-2
+    CAUSEWAY_STATE_DIR=.causeway/node-2 node services/node/dist/main.js
 
   Logs: $state/control-plane.log, $state/node.log.  Stop with Ctrl-C.
 MSG

@@ -145,6 +145,32 @@ describe('node enrolment with one-time join tokens', () => {
     stack.nodeIds.push((JSON.parse(ok.out) as { nodeId: string }).nodeId);
   });
 
+  it('creates, lists and revokes join tokens with the causeway admin CLI', async () => {
+    const admin = async (...args: string[]) => {
+      const proc = new ServiceProcess(
+        'services/control-plane/dist/admin-cli/main.js',
+        { CAUSEWAY_TOKEN: stack.config.adminToken },
+        ['--url', url, ...args],
+      );
+      return { code: await proc.exited, out: proc.lines.join('\n') };
+    };
+    const created = await admin(
+      'join-tokens',
+      'create',
+      '--tenant',
+      'acme',
+      '--ttl',
+      '600',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const { id, token } = JSON.parse(created.out) as { id: string; token: string };
+    expect(token).toMatch(/^cwj_/);
+    expect((await admin('join-tokens', 'list', '--tenant', 'acme')).out).toContain(`${id}  active`);
+    expect((await admin('join-tokens', 'revoke', '--tenant', 'acme', id)).out).toContain('revoked');
+    expect((await enrolCli(token, 'never', stateDir())).err).toContain('[join_token_invalid]');
+  });
+
   it('keeps tenants apart: join tokens are listed and revoked only within their tenant', async () => {
     const acmeToken = await newToken('acme');
     const globexList = (await stack.http().get('/api/v1/tenants/globex/join-tokens').expect(200))

@@ -9,6 +9,9 @@ Usage:
   causeway nodes ping NODE_ID
   causeway workspaces list --tenant S
   causeway workspaces create --tenant S --name N --node NODE_ID
+  causeway join-tokens create --tenant S [--ttl SECONDS]
+  causeway join-tokens list --tenant S
+  causeway join-tokens revoke --tenant S ID
   causeway dead-letters list [--node NODE_ID] [--limit N]
   causeway dead-letters show ID
   causeway dead-letters replay ID
@@ -30,6 +33,7 @@ type Flags = {
   name?: string;
   node?: string;
   limit?: string;
+  ttl?: string;
 };
 
 function need(value: string | undefined, what: string): string {
@@ -61,6 +65,7 @@ async function run(argv: string[]): Promise<number> {
       name: { type: 'string' },
       node: { type: 'string' },
       limit: { type: 'string' },
+      ttl: { type: 'string' },
     },
   });
   const flags = values as Flags & { help: boolean };
@@ -112,6 +117,29 @@ async function run(argv: string[]): Promise<number> {
       const body = { name: need(flags.name, '--name'), node: need(flags.node, '--node') };
       const data = await api.call<Row>('POST', `/api/v1/tenants/${tenant}/workspaces`, body);
       out(data, `workspace ${String(data.id)} accepted (${String(data.state)})`);
+      return 0;
+    }
+    case 'join-tokens create': {
+      const tenant = encodeURIComponent(need(flags.tenant, '--tenant'));
+      const body = flags.ttl === undefined ? {} : { ttlSeconds: Number(flags.ttl) };
+      const data = await api.call<Row>('POST', `/api/v1/tenants/${tenant}/join-tokens`, body);
+      out(
+        data,
+        `${cell(data.token)}\n(one-time, expires ${cell(data.expiresAt)}; shown only now: pass it to causeway-node enroll)`,
+      );
+      return 0;
+    }
+    case 'join-tokens list': {
+      const tenant = encodeURIComponent(need(flags.tenant, '--tenant'));
+      const data = await api.call<{ items: Row[] }>('GET', `/api/v1/tenants/${tenant}/join-tokens`);
+      out(data, table(data.items, ['id', 'state', 'expiresAt', 'usedByNode']));
+      return 0;
+    }
+    case 'join-tokens revoke': {
+      const tenant = encodeURIComponent(need(flags.tenant, '--tenant'));
+      const id = encodeURIComponent(need(arg, 'ID'));
+      const data = await api.call<Row>('DELETE', `/api/v1/tenants/${tenant}/join-tokens/${id}`);
+      out(data, `join token ${cell(data.id)} ${cell(data.state)}`);
       return 0;
     }
     case 'dead-letters list': {
