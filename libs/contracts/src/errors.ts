@@ -33,7 +33,8 @@ export const ERROR_CATALOGUE = {
   },
   enrolment_unavailable: {
     status: 503,
-    message: 'Node enrolment is not configured on this control plane (CAUSEWAY_CA_SEAL_KEY is not set).',
+    message:
+      'Node enrolment is not configured on this control plane (CAUSEWAY_CA_SEAL_KEY is not set).',
   },
   not_ready: {
     status: 503,
