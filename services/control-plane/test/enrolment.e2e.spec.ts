@@ -139,6 +139,9 @@ describe('node enrolment with one-time join tokens', () => {
       .post('/api/v1/enroll')
       .send({ token: good.token, csr: notAUuid, name: 'bad' });
     expect(wrongCn.body.code).toBe('invalid_csr');
+    // A name already taken in the tenant is refused, and does not burn the token either.
+    const taken = await enrolCli(good.token, 'edge-1', stateDir());
+    expect(taken.err).toContain('[conflict]');
     // Still usable: a refused request does not burn the token.
     const ok = await enrolCli(good.token, 'edge-3', stateDir());
     expect(ok.code).toBe(0);

@@ -132,23 +132,34 @@ export class EnrolmentService {
       );
       throw new CausewayError('join_token_invalid');
     }
-    const authority = await this.ca.authority();
-    const issued = signNodeCertificate({
-      ca: authority,
-      csrPem: csr,
-      nodeId,
-      tenantId: grant.tenant_id,
-      validitySeconds: NODE_CERT_VALIDITY_SECONDS,
-      now,
-    });
-    const { credentials } = await this.nodes.registerEnrolled({
-      id: nodeId,
-      tenantId: grant.tenant_id,
-      name,
-      region: grant.region,
-      certSerial: issued.serial,
-      certNotAfter: issued.notAfter,
-    });
+    let issued: ReturnType<typeof signNodeCertificate>;
+    let credentials: { username: string; password: string };
+    try {
+      const authority = await this.ca.authority();
+      issued = signNodeCertificate({
+        ca: authority,
+        csrPem: csr,
+        nodeId,
+        tenantId: grant.tenant_id,
+        validitySeconds: NODE_CERT_VALIDITY_SECONDS,
+        now,
+      });
+      ({ credentials } = await this.nodes.registerEnrolled({
+        id: nodeId,
+        tenantId: grant.tenant_id,
+        name,
+        region: grant.region,
+        certSerial: issued.serial,
+        certNotAfter: issued.notAfter,
+      }));
+    } catch (error) {
+      // Nothing was enrolled (a name already taken, the broker unreachable): give the token
+      // back so the operator can try again with it.
+      await this.dataSource
+        .getRepository(JoinTokenEntity)
+        .update({ id: grant.id, usedByNode: nodeId }, { usedAt: null, usedByNode: null });
+      throw error;
+    }
     const url = new URL(this.config.amqpUrl);
     url.username = encodeURIComponent(credentials.username);
     url.password = encodeURIComponent(credentials.password);
