@@ -7,6 +7,7 @@ import {
   deleteBrokerObjects,
   startNodeProcess,
   uniqueSuffix,
+  type RabbitMqInstance,
   type ServiceProcess,
   type TestDatabase,
 } from '@causeway/testing';
@@ -62,6 +63,17 @@ export class Stack {
     const app = await createControlPlane({ config, logger });
     await app.listen(0, '127.0.0.1');
     return new Stack(app, config, db, logs, amqpUrl);
+  }
+
+  /** A stack on a test's own RabbitMQ instance (for tests that stop or restart the broker). */
+  static async onPrivateBroker(broker: RabbitMqInstance): Promise<Stack> {
+    return Stack.start(
+      {
+        CAUSEWAY_AMQP_URL: broker.amqpUrl,
+        CAUSEWAY_AMQP_MANAGEMENT_URL: broker.managementUrl ?? '',
+      },
+      broker.amqpUrl,
+    );
   }
 
   get topology(): BridgeTopology {

@@ -23,13 +23,7 @@ describe('broker outages lose nothing', () => {
 
   beforeAll(async () => {
     broker = await RabbitMqInstance.start({ managementPlugin: true });
-    stack = await Stack.start(
-      {
-        CAUSEWAY_AMQP_URL: broker.amqpUrl,
-        CAUSEWAY_AMQP_MANAGEMENT_URL: broker.managementUrl ?? '',
-      },
-      broker.amqpUrl,
-    );
+    stack = await Stack.onPrivateBroker(broker);
     await stack.createTenant('acme');
     node = await stack.registerNode('acme', 'outage-node');
     proc = stack.startNode(node.id);

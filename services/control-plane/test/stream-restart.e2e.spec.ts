@@ -53,13 +53,7 @@ describe('a 200 MiB stream across a RabbitMQ restart', () => {
 
   beforeAll(async () => {
     broker = await RabbitMqInstance.start({ managementPlugin: true });
-    stack = await Stack.start(
-      {
-        CAUSEWAY_AMQP_URL: broker.amqpUrl,
-        CAUSEWAY_AMQP_MANAGEMENT_URL: broker.managementUrl ?? '',
-      },
-      broker.amqpUrl,
-    );
+    stack = await Stack.onPrivateBroker(broker);
     await stack.createTenant('acme');
   }, 120_000);
 
