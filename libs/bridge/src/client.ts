@@ -53,7 +53,8 @@ interface Pending {
 export class BridgeClient {
   private readonly channel: ChannelWrapper;
   private readonly pending = new Map<string, Pending>();
-  private readonly routedNodes = new Set<string>();
+  /** The setup that keeps each node's route declared across reconnects. */
+  private readonly routedNodes = new Map<string, (channel: Channel) => Promise<void>>();
   private readonly logger: Logger;
   private readonly now: () => number;
 
@@ -87,15 +88,16 @@ export class BridgeClient {
    */
   async ensureNodeRoute(nodeId: string): Promise<void> {
     if (this.routedNodes.has(nodeId)) return;
-    this.routedNodes.add(nodeId);
     const streams = new StreamTopology(this.options.topology);
-    const setup = this.channel.addSetup(async (channel: Channel) => {
+    const declare = async (channel: Channel): Promise<void> => {
       await this.options.topology.assertNodeRoute(channel, nodeId);
       // Setups run concurrently: declare the reply queue here too before binding it.
       await this.options.topology.assertReplyQueue(channel, this.options.instanceId);
       await this.options.topology.bindReplies(channel, nodeId, this.options.instanceId);
       await streams.assertNodeStreams(channel, nodeId);
-    });
+    };
+    this.routedNodes.set(nodeId, declare);
+    const setup = this.channel.addSetup(declare);
     if (!this.options.connection.isConnected()) {
       // Runs as soon as the broker is back; callers must not hang on an outage.
       setup.catch((error: unknown) =>
@@ -109,6 +111,16 @@ export class BridgeClient {
       this.routedNodes.delete(nodeId);
       throw error;
     }
+  }
+
+  /** Stops routing a (revoked) node's messages to the control plane, now and after reconnects. */
+  async removeNodeRoute(nodeId: string): Promise<void> {
+    const declare = this.routedNodes.get(nodeId);
+    if (!declare) return;
+    this.routedNodes.delete(nodeId);
+    await this.channel.removeSetup(declare, (channel: Channel) =>
+      this.options.topology.unbindNodeRoute(channel, nodeId, this.options.instanceId),
+    );
   }
 
   async request<M extends BridgeMethod>(

@@ -155,6 +155,21 @@ export class BridgeTopology {
       await channel.bindExchange(this.inboundExchange, this.nodeExchange(nodeId), key);
   }
 
+  /**
+   * Cuts a revoked node's exchange off the control plane: nothing it still manages to publish
+   * reaches a control-plane queue. (Its broker user is deleted as well.)
+   */
+  async unbindNodeRoute(channel: Channel, nodeId: string, instanceId: string): Promise<void> {
+    for (const key of INBOUND_ROUTES) {
+      await channel.unbindExchange(this.inboundExchange, this.nodeExchange(nodeId), key);
+    }
+    await channel.unbindQueue(
+      this.replyQueue(instanceId),
+      this.nodeExchange(nodeId),
+      replyRoute(instanceId),
+    );
+  }
+
   /** Every queue and exchange this namespace holds for the given nodes and instances. */
   names(
     nodeIds: readonly string[],

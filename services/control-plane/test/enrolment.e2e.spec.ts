@@ -90,6 +90,24 @@ describe('node enrolment with one-time join tokens', () => {
       .expect(200);
     expect(ping.body.echo).toBe('enrolled');
 
+    // Revocation cuts the node off within seconds: the broker closes its connection and
+    // refuses it afterwards, and the control plane refuses requests to it.
+    const revoked = await stack.http().post(`/api/v1/nodes/${nodeId}/revoke`).expect(200);
+    expect(revoked.body).toMatchObject({ status: 'revoked' });
+    await eventually(() => node.logs().some((l) => l.msg === 'disconnected from broker'), {
+      timeoutMs: 10_000,
+      what: "the broker closing the revoked node's connection",
+    });
+    await eventually(
+      () => node.logs().some((l) => l.msg === 'could not connect to broker; retrying'),
+      {
+        timeoutMs: 10_000,
+        what: 'the revoked node being refused by the broker',
+      },
+    );
+    const refused = await stack.http().post(`/api/v1/nodes/${nodeId}/ping`).send({}).expect(503);
+    expect(refused.body.message).toContain('revoked');
+
     // The token was consumed.
     const reused = await enrolCli(token, 'edge-2', stateDir());
     expect(reused.code).toBe(1);

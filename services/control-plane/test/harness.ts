@@ -124,7 +124,7 @@ export class Stack {
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
     const nodes = this.app.get(NodesService);
-    for (const id of this.nodeIds) await nodes.revokeBrokerAccess(id).catch(() => undefined);
+    for (const id of this.nodeIds) await nodes.revoke(id).catch(() => undefined);
     await this.app.close();
     await this.db.drop();
     const { queues, exchanges } = this.topology.names(this.nodeIds, [this.config.instanceId]);

@@ -140,8 +140,11 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'nodes revoke': {
       const id = required(flags, 'node');
-      await withServices((_tenants, nodes) => nodes.revokeBrokerAccess(id));
-      print(`node ${id} cut off the broker`, { node: id, revoked: true });
+      await withServices((_tenants, nodes) => nodes.revoke(id));
+      print(`node ${id} revoked: cut off the broker, its messages refused`, {
+        node: id,
+        revoked: true,
+      });
       return 0;
     }
     case 'nodes list': {

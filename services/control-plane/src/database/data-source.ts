@@ -5,6 +5,7 @@ import { Initial1795400000000 } from './migrations/1795400000000-initial';
 import { OutboxWorkspacesDeadLetters1795410000000 } from './migrations/1795410000000-outbox-workspaces-dead-letters';
 import { Enrolment1795420000000 } from './migrations/1795420000000-enrolment';
 import { OutboxOpenIndex1795430000000 } from './migrations/1795430000000-outbox-open-index';
+import { NodeRevocation1795440000000 } from './migrations/1795440000000-node-revocation';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   OutboxWorkspacesDeadLetters1795410000000,
   Enrolment1795420000000,
   OutboxOpenIndex1795430000000,
+  NodeRevocation1795440000000,
 ];
 
 /**

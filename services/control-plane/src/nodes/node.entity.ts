@@ -39,6 +39,10 @@ export class NodeEntity {
   @Column('timestamptz', { name: 'cert_not_after', nullable: true })
   certNotAfter!: Date | null;
 
+  /** Set when the node was cut off: its broker user is gone and nothing of it is accepted. */
+  @Column('timestamptz', { name: 'revoked_at', nullable: true })
+  revokedAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -62,6 +62,18 @@ export class NodesController {
     return this.nodes.ping(parseInput(nodeIdParamSchema, node, 'node id'), echo, requestId);
   }
 
+  @Post(':node/revoke')
+  @HttpCode(200)
+  @RequirePermission('nodes.revoke')
+  @ApiOperation({
+    summary:
+      'Revoke a node at once: its broker user is deleted, its connections closed, its messages refused',
+  })
+  @ApiOkResponse({ schema: schema(nodeViewSchema) })
+  revoke(@Param('node') node: string) {
+    return this.nodes.revoke(parseInput(nodeIdParamSchema, node, 'node id'));
+  }
+
   @Get(':node/info')
   @RequirePermission('nodes.ping')
   @ApiOperation({ summary: 'Ask the node for its version, host and uptime' })

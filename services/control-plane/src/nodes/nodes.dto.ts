@@ -16,12 +16,13 @@ export const nodeViewSchema = z.object({
   tenantId: z.uuid(),
   name: z.string(),
   region: z.string(),
-  status: z.enum(['online', 'offline']),
+  status: z.enum(['online', 'offline', 'revoked']),
   state: z.enum(['registered', 'up', 'stopping']),
   version: z.string().nullable(),
   hostname: z.string().nullable(),
   startedAt: z.iso.datetime().nullable(),
   lastHeartbeatAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),
 });
 export type NodeView = z.infer<typeof nodeViewSchema>;

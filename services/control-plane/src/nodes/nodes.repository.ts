@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { IsNull, type Repository } from 'typeorm';
 import { NodeEntity, type NodeState } from './node.entity';
 
 export interface HeartbeatRecord {
@@ -32,8 +32,9 @@ export class NodesRepository {
     return this.nodes.findOneBy({ tenantId, name });
   }
 
-  async allIds(): Promise<string[]> {
-    const rows = await this.nodes.find({ select: { id: true } });
+  /** Nodes whose messages are routed to the control plane: every node not revoked. */
+  async activeIds(): Promise<string[]> {
+    const rows = await this.nodes.find({ select: { id: true }, where: { revokedAt: IsNull() } });
     return rows.map((r) => r.id);
   }
 
@@ -45,10 +46,15 @@ export class NodesRepository {
     return (await this.findById(node.id)) as NodeEntity;
   }
 
-  /** Returns false when no such node is registered. */
+  async markRevoked(id: string, at: Date): Promise<void> {
+    await this.nodes.update({ id, revokedAt: IsNull() }, { revokedAt: at });
+  }
+
+  /** Returns false when no such node is registered (or it was revoked). */
   async recordHeartbeat(id: string, beat: HeartbeatRecord): Promise<boolean> {
+    // A revoked node's beats change nothing.
     const result = await this.nodes.update(
-      { id },
+      { id, revokedAt: IsNull() },
       {
         state: beat.state,
         version: beat.version,

@@ -31,7 +31,7 @@ export class NodesService implements OnApplicationBootstrap {
 
   /** Routes of registered nodes are (re-)declared at start: a fresh broker gets them back. */
   async onApplicationBootstrap(): Promise<void> {
-    for (const id of await this.nodes.allIds()) await this.bridge.ensureNodeRoute(id);
+    for (const id of await this.nodes.activeIds()) await this.bridge.ensureNodeRoute(id);
   }
 
   /**
@@ -90,6 +90,8 @@ export class NodesService implements OnApplicationBootstrap {
   /** Gives a node a new broker password (the old one stops working); returned once. */
   async rotateCredentials(id: string): Promise<NodeBrokerCredentials> {
     const node = await this.require(id);
+    if (node.revokedAt)
+      throw new CausewayError('conflict', 'A revoked node gets no new credentials.');
     const credentials = await this.provision(node.id);
     this.logger.info({ nodeId: node.id }, 'node broker credentials rotated');
     return credentials;
@@ -107,11 +109,18 @@ export class NodesService implements OnApplicationBootstrap {
     }
   }
 
-  /** Cuts a node off the broker at once: its user is deleted and its connections closed. */
-  async revokeBrokerAccess(id: string): Promise<void> {
+  /**
+   * Revokes a node at once: marked revoked (requests to it and its heartbeats are refused), its
+   * exchange unbound from the control plane's queues, its broker user deleted and its
+   * connections closed. Irreversible: a replacement enrols anew.
+   */
+  async revoke(id: string): Promise<NodeView> {
     const node = await this.require(id);
+    await this.nodes.markRevoked(node.id, this.clock.now());
+    await this.bridge.removeNodeRoute(node.id);
     await this.brokerUsers.revokeNode(node.id);
-    this.logger.warn({ nodeId: node.id }, 'node broker access revoked');
+    this.logger.warn({ nodeId: node.id }, 'node revoked');
+    return this.view(await this.require(id));
   }
 
   async list(tenantSlug?: string): Promise<NodeView[]> {
@@ -171,6 +180,9 @@ export class NodesService implements OnApplicationBootstrap {
   /** Fails fast for a node known to be offline instead of waiting out the bridge timeout. */
   private async requireOnline(id: string): Promise<void> {
     const node = await this.require(id);
+    if (node.revokedAt) {
+      throw new CausewayError('node_unavailable', `Node "${node.name}" has been revoked.`);
+    }
     if (!this.isOnline(node)) {
       const why =
         node.state === 'stopping'
@@ -196,12 +208,13 @@ export class NodesService implements OnApplicationBootstrap {
       tenantId: node.tenantId,
       name: node.name,
       region: node.region,
-      status: this.isOnline(node) ? 'online' : 'offline',
+      status: node.revokedAt ? 'revoked' : this.isOnline(node) ? 'online' : 'offline',
       state: node.state,
       version: node.version,
       hostname: node.hostname,
       startedAt: node.startedAt?.toISOString() ?? null,
       lastHeartbeatAt: node.lastHeartbeatAt?.toISOString() ?? null,
+      revokedAt: node.revokedAt?.toISOString() ?? null,
       createdAt: node.createdAt.toISOString(),
     };
   }
