@@ -263,22 +263,10 @@ async function deleteEverything(
   // A missing entity closes the channel in some broker versions: ignore the error event, the
   // next deletion then fails and is reported by the caller.
   channel.on('error', () => undefined);
-  for (const queue of [
-    topology.nodeRpcQueue(nodeId),
-    topology.replyQueue(INSTANCE_ID),
-    topology.heartbeatQueue,
-    topology.deadLetterQueue,
-    plainQueues.requestQueue,
-    plainQueues.replyQueue,
-  ]) {
+  const names = topology.names([nodeId], [INSTANCE_ID]);
+  for (const queue of [...names.queues, plainQueues.requestQueue, plainQueues.replyQueue]) {
     await channel.deleteQueue(queue);
   }
-  for (const exchange of [
-    topology.nodeExchange(nodeId),
-    topology.inboundExchange,
-    topology.deadLetterExchange,
-  ]) {
-    await channel.deleteExchange(exchange);
-  }
+  for (const exchange of names.exchanges) await channel.deleteExchange(exchange);
   await channel.close();
 }

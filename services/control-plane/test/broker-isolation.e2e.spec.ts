@@ -202,20 +202,8 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
       for (const u of [cpUser, mgmtUser]) await management.deleteUser(u).catch(() => undefined);
     }
     await admin?.close().catch(() => undefined);
-    await deleteBrokerObjects(
-      [
-        ...[A, B, C, D].map((id) => topology.nodeRpcQueue(id)),
-        topology.heartbeatQueue,
-        topology.deadLetterQueue,
-        topology.replyQueue(instanceId),
-        topology.replyQueue('cp-probe'),
-      ],
-      [
-        ...[A, B, C, D].map((id) => topology.nodeExchange(id)),
-        topology.inboundExchange,
-        topology.deadLetterExchange,
-      ],
-    );
+    const { queues, exchanges } = topology.names([A, B, C, D], [instanceId, 'cp-probe']);
+    await deleteBrokerObjects(queues, exchanges);
   });
 
   it('creates each node user without tags and with only its own permissions', async () => {
