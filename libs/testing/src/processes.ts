@@ -25,7 +25,8 @@ export class ServiceProcess {
       this.lines.push(...parts.filter((l) => l.length > 0));
     });
     this.child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': only then has everything the process wrote been read.
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
   /** Parsed JSON log lines (pino). */

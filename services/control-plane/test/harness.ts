@@ -97,10 +97,7 @@ export class Stack {
   async registerNode(tenant: string, name: string): Promise<NodeView> {
     const { node, credentials } = await this.app.get(NodesService).register({ tenant, name });
     this.nodeIds.push(node.id);
-    const url = new URL(this.amqpUrl);
-    url.username = encodeURIComponent(credentials.username);
-    url.password = encodeURIComponent(credentials.password);
-    this.nodeUrls.set(node.id, url.toString());
+    this.nodeUrls.set(node.id, credentials.amqpUrl(this.amqpUrl));
     return node;
   }
 

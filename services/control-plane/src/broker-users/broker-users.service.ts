@@ -68,6 +68,14 @@ export class NodeBrokerCredentials {
     readonly password: string,
   ) {}
 
+  /** The broker URL the node connects with: the control plane's broker address, the node's user. */
+  amqpUrl(brokerUrl: string): string {
+    const url = new URL(brokerUrl);
+    url.username = encodeURIComponent(this.username);
+    url.password = encodeURIComponent(this.password);
+    return url.toString();
+  }
+
   toJSON(): { username: string; password: string } {
     return { username: this.username, password: '[redacted]' };
   }

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { guardBrokerRejections } from '@causeway/bridge';
 import { CausewayError, ConfigError } from '@causeway/contracts';
 import { AppModule } from '../app.module';
+import type { NodeBrokerCredentials } from '../broker-users/broker-users.service';
 import { loadConfig } from '../config/config';
 import { runMigrations } from '../database/data-source';
 import { createRootLogger } from '../logging';
@@ -43,14 +44,11 @@ type Flags = {
  */
 function printNodeAccess(
   nodeId: string,
-  credentials: { username: string; password: string },
+  credentials: NodeBrokerCredentials,
   json: boolean,
   extra: Record<string, unknown>,
 ): void {
-  const url = new URL(loadConfig().amqpUrl);
-  url.username = encodeURIComponent(credentials.username);
-  url.password = encodeURIComponent(credentials.password);
-  const amqpUrl = url.toString();
+  const amqpUrl = credentials.amqpUrl(loadConfig().amqpUrl);
   process.stdout.write(
     json
       ? `${JSON.stringify({ ...extra, nodeId, broker: { username: credentials.username, password: credentials.password, amqpUrl } })}\n`

@@ -11,6 +11,7 @@ import {
   sha256Hex,
   signNodeCertificate,
 } from '@causeway/crypto';
+import type { NodeBrokerCredentials } from '../broker-users/broker-users.service';
 import { Clock } from '../common/clock';
 import { parseInput } from '../common/validation';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
@@ -133,7 +134,7 @@ export class EnrolmentService {
       throw new CausewayError('join_token_invalid');
     }
     let issued: ReturnType<typeof signNodeCertificate>;
-    let credentials: { username: string; password: string };
+    let credentials: NodeBrokerCredentials;
     try {
       const authority = await this.ca.authority();
       issued = signNodeCertificate({
@@ -160,9 +161,6 @@ export class EnrolmentService {
         .update({ id: grant.id, usedByNode: nodeId }, { usedAt: null, usedByNode: null });
       throw error;
     }
-    const url = new URL(this.config.amqpUrl);
-    url.username = encodeURIComponent(credentials.username);
-    url.password = encodeURIComponent(credentials.password);
     this.logger.info({ nodeId, tenantId: grant.tenant_id, joinTokenId: grant.id }, 'node enrolled');
     return {
       nodeId,
@@ -174,7 +172,7 @@ export class EnrolmentService {
       broker: {
         username: credentials.username,
         password: credentials.password,
-        amqpUrl: url.toString(),
+        amqpUrl: credentials.amqpUrl(this.config.amqpUrl),
       },
       bridgeNamespace: this.config.bridgeNamespace,
     };

@@ -53,13 +53,7 @@ export class NodesService implements OnApplicationBootstrap {
       name,
       region: tenant.region,
     });
-    await this.bridge.ensureNodeRoute(node.id);
-    const credentials = await this.provision(node.id);
-    this.logger.info(
-      { nodeId: node.id, tenantId: tenant.id, brokerUser: credentials.username },
-      'node registered',
-    );
-    return { node: this.view(node), credentials };
+    return this.activate(node, 'node registered');
   }
 
   /**
@@ -80,10 +74,20 @@ export class NodesService implements OnApplicationBootstrap {
     if (await this.nodes.findByName(input.tenantId, input.name)) {
       throw new CausewayError('conflict', `This tenant already has a node named "${input.name}".`);
     }
-    const node = await this.nodes.insert(input);
+    return this.activate(await this.nodes.insert(input), 'node enrolled');
+  }
+
+  /** Declares a new node's queues and routes, and creates its own broker user. */
+  private async activate(
+    node: NodeEntity,
+    message: string,
+  ): Promise<{ node: NodeView; credentials: NodeBrokerCredentials }> {
     await this.bridge.ensureNodeRoute(node.id);
     const credentials = await this.provision(node.id);
-    this.logger.info({ nodeId: node.id, tenantId: input.tenantId }, 'node enrolled and registered');
+    this.logger.info(
+      { nodeId: node.id, tenantId: node.tenantId, brokerUser: credentials.username },
+      message,
+    );
     return { node: this.view(node), credentials };
   }
 
