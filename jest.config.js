@@ -16,7 +16,9 @@ module.exports = {
   roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/helm', '<rootDir>/bench'],
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  transform: { '^.+\\.ts$': swc },
+  // jose ships ES modules only: let SWC turn them into CommonJS for Jest like our own code.
+  transform: { '^.+\\.ts$': swc, '^.+/node_modules/jose/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: {
     '^@causeway/(contracts|bridge|crypto|audit|testing)$': '<rootDir>/libs/$1/src',
   },

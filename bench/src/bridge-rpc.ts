@@ -18,6 +18,7 @@ import {
   type LoadOptions,
   type LoadResult,
 } from './load';
+import { createBridgeTrust } from '@causeway/testing';
 import { PlainRpcClient, PlainRpcServer, type PlainQueues } from './plain-rpc';
 
 /** Size of the `echo` string each request carries and each reply returns. */
@@ -83,11 +84,14 @@ export async function runBridgeRpc(): Promise<void> {
     closers.push(['control-plane connection', () => cpConn.close()]);
     const nodeConn = createBridgeConnection({ url, connectionName: 'bench-node', logger });
     closers.push(['node connection', () => nodeConn.close()]);
+    // Real delegation tokens and reply signatures: the measured path is the production one.
+    const trust = await createBridgeTrust({ namespace, nodeId, tenantId: randomUUID() });
     const client = new BridgeClient({
       connection: cpConn,
       topology,
       instanceId: INSTANCE_ID,
       logger,
+      trust: trust.client,
     });
     closers.unshift(['bridge client', () => client.close()]);
     await client.start();
@@ -98,6 +102,7 @@ export async function runBridgeRpc(): Promise<void> {
       nodeId,
       logger,
       prefetch: CONCURRENCY,
+      trust: trust.server,
       handlers: {
         ping: async (payload) => ({
           pong: true,
@@ -138,7 +143,7 @@ export async function runBridgeRpc(): Promise<void> {
           nodeId,
           'ping',
           { echo },
-          { requestId: `bench-${seq}`, timeoutMs: REQUEST_TIMEOUT_MS },
+          { requestId: `bench-${seq}`, timeoutMs: REQUEST_TIMEOUT_MS, principal: trust.principal },
         );
         if (reply.echo !== echo) throw new Error('causeway reply does not echo the payload');
       },

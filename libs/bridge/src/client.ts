@@ -9,7 +9,9 @@ import {
   isErrorCode,
   replyEnvelopeSchema,
   COMMAND_RESULTS_ROUTE,
+  HEADER_DELEGATION,
   type BridgeMethod,
+  type Principal,
   type MutatingMethod,
   type MethodPayload,
   type MethodResult,
@@ -20,6 +22,17 @@ import { decode, encode } from './codec';
 import { StreamTopology } from './stream/topology';
 import { createChannel, generationOf, settle } from './connection';
 import { BridgeTopology, replyRoute } from './topology';
+import type { DelegationMinter } from './trust/delegation';
+import { checkNodeSignature, type NodeKeyLookup } from './trust/reply-signature';
+
+/**
+ * What the control plane needs to speak for users on the bridge: it mints a delegation for each
+ * request and trusts only replies signed by the node they claim to come from.
+ */
+export interface ClientTrust {
+  minter: DelegationMinter;
+  nodeKeys: NodeKeyLookup;
+}
 
 export interface BridgeClientOptions {
   connection: AmqpConnectionManager;
@@ -27,6 +40,7 @@ export interface BridgeClientOptions {
   /** Stable per control-plane instance: it names this instance's durable reply queue. */
   instanceId: string;
   logger: Logger;
+  trust: ClientTrust;
   /** Replies processed at once; bounds memory when many replies arrive together. */
   prefetch?: number;
   now?: () => number;
@@ -35,6 +49,8 @@ export interface BridgeClientOptions {
 export interface RequestOptions {
   requestId: string;
   timeoutMs: number;
+  /** Who the request acts for; the node checks it against its own rules. */
+  principal: Principal;
 }
 
 interface Pending {
@@ -78,7 +94,11 @@ export class BridgeClient {
 
   async start(): Promise<void> {
     await this.channel.consume(this.options.topology.replyQueue(this.options.instanceId), (msg) =>
-      this.onReply(msg, generationOf(this.channel)),
+      this.onReply(msg, generationOf(this.channel)).catch((error: unknown) => {
+        // Could not check it (database away): put it back rather than lose a genuine answer.
+        this.logger.warn({ reason: errorMessage(error) }, 'reply not processed; requeued');
+        settle(this.channel, msg, generationOf(this.channel), 'requeue');
+      }),
     );
   }
 
@@ -145,6 +165,8 @@ export class BridgeClient {
       payload,
     };
     const context = { requestId: options.requestId, nodeId, method, messageId: id };
+    const body = encode(envelope);
+    const headers = await this.delegationHeaders(nodeId, options.principal, envelope, body);
 
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -161,11 +183,12 @@ export class BridgeClient {
     });
 
     this.channel
-      .sendToQueue(this.options.topology.nodeRpcQueue(nodeId), encode(envelope), {
+      .sendToQueue(this.options.topology.nodeRpcQueue(nodeId), body, {
         persistent: true,
         messageId: id,
         correlationId: options.requestId,
         contentType: 'application/json',
+        headers,
         timeout: options.timeoutMs,
       })
       .catch((error: unknown) => {
@@ -194,6 +217,7 @@ export class BridgeClient {
     requestId: string;
     deadline: number;
     timeoutMs: number;
+    principal: Principal;
   }): Promise<void> {
     const envelope: RequestEnvelope = {
       v: ENVELOPE_VERSION,
@@ -206,17 +230,35 @@ export class BridgeClient {
       replyTo: COMMAND_RESULTS_ROUTE,
       payload: command.payload,
     };
-    await this.channel.sendToQueue(
-      this.options.topology.nodeRpcQueue(command.nodeId),
-      encode(envelope),
-      {
-        persistent: true,
-        messageId: command.messageId,
-        correlationId: command.requestId,
-        contentType: 'application/json',
-        timeout: command.timeoutMs,
-      },
-    );
+    const body = encode(envelope);
+    await this.channel.sendToQueue(this.options.topology.nodeRpcQueue(command.nodeId), body, {
+      persistent: true,
+      messageId: command.messageId,
+      correlationId: command.requestId,
+      contentType: 'application/json',
+      headers: await this.delegationHeaders(command.nodeId, command.principal, envelope, body),
+      timeout: command.timeoutMs,
+    });
+  }
+
+  /**
+   * The header that carries a request's delegation, bound to these exact body bytes. Also used
+   * to replay a dead-lettered request: its old token has expired by then.
+   */
+  async delegationHeaders(
+    nodeId: string,
+    principal: Principal,
+    envelope: { id: string; method: string },
+    body: Uint8Array,
+  ): Promise<Record<string, string>> {
+    const token = await this.options.trust.minter.mint({
+      nodeId,
+      principal,
+      messageId: envelope.id,
+      method: envelope.method,
+      body,
+    });
+    return { [HEADER_DELEGATION]: token };
   }
 
   /** Publishes bytes as they are into a queue (replay of a dead letter), confirmed. */
@@ -250,7 +292,25 @@ export class BridgeClient {
     this.pending.delete(id);
   }
 
-  private onReply(msg: ConsumeMessage, generation: number): void {
+  private async onReply(msg: ConsumeMessage, generation: number): Promise<void> {
+    const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
+    const signature = sender
+      ? await checkNodeSignature(
+          this.options.trust.nodeKeys,
+          sender,
+          msg.content,
+          msg.properties.headers,
+        )
+      : 'missing';
+    if (signature !== 'valid') {
+      // Not signed by the node it came through: a forgery (or a revoked node). Never trusted.
+      this.logger.warn(
+        { sender, signature, messageId: msg.properties.messageId as unknown },
+        'reply without a valid node signature; ignored',
+      );
+      settle(this.channel, msg, generation, 'ack');
+      return;
+    }
     const decoded = decode(msg.content, replyEnvelopeSchema);
     if (!decoded.ok) {
       this.logger.warn({ reason: decoded.reason, detail: decoded.detail }, 'malformed reply');
@@ -259,7 +319,6 @@ export class BridgeClient {
       return;
     }
     const reply: ReplyEnvelope = decoded.value;
-    const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
     const waiting = this.pending.get(reply.inReplyTo);
     if (!waiting) {
       this.logger.debug(

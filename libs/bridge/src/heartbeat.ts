@@ -8,6 +8,11 @@ import { decode, encode } from './codec';
 import { createChannel } from './connection';
 import { QueueConsumer, type Disposition } from './consumer';
 import { BridgeTopology, ROUTE_HEARTBEAT } from './topology';
+import {
+  checkNodeSignature,
+  type MessageSigner,
+  type NodeKeyLookup,
+} from './trust/reply-signature';
 
 export interface HeartbeatPublisherOptions {
   connection: AmqpConnectionManager;
@@ -16,6 +21,8 @@ export interface HeartbeatPublisherOptions {
   version: string;
   intervalMs: number;
   logger: Logger;
+  /** Heartbeats are signed like replies: a broker cannot keep a dead node looking alive. */
+  signer: MessageSigner;
   now?: () => number;
 }
 
@@ -61,11 +68,16 @@ export class HeartbeatPublisher {
     };
     try {
       // A beat older than one interval is worthless: let it time out rather than pile up.
+      const body = encode(heartbeat);
       await this.channel.publish(
         this.options.topology.nodeExchange(this.options.nodeId),
         ROUTE_HEARTBEAT,
-        encode(heartbeat),
-        { contentType: 'application/json', timeout: this.options.intervalMs },
+        body,
+        {
+          contentType: 'application/json',
+          headers: this.options.signer.headers(body),
+          timeout: this.options.intervalMs,
+        },
       );
     } catch (error) {
       this.options.logger.warn({ reason: errorMessage(error), state }, 'heartbeat not delivered');
@@ -77,6 +89,7 @@ export interface HeartbeatListenerOptions {
   connection: AmqpConnectionManager;
   topology: BridgeTopology;
   logger: Logger;
+  nodeKeys: NodeKeyLookup;
   onHeartbeat: (heartbeat: Heartbeat) => Promise<void>;
 }
 
@@ -121,6 +134,19 @@ export class HeartbeatListener {
       this.options.logger.warn(
         { sender, claimed: decoded.value.nodeId },
         'heartbeat claims another node than the exchange it came through; refused',
+      );
+      return 'reject';
+    }
+    const signature = await checkNodeSignature(
+      this.options.nodeKeys,
+      sender,
+      msg.content,
+      msg.properties.headers,
+    );
+    if (signature !== 'valid') {
+      this.options.logger.warn(
+        { nodeId: sender, signature },
+        'heartbeat without a valid node signature; refused',
       );
       return 'reject';
     }

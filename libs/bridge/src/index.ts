@@ -7,3 +7,5 @@ export * from './heartbeat';
 export * from './redact';
 export * from './consumer';
 export * from './stream';
+export * from './trust/delegation';
+export * from './trust/reply-signature';

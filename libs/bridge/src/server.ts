@@ -6,9 +6,13 @@ import {
   BRIDGE_METHODS,
   CausewayError,
   ENVELOPE_VERSION,
+  HEADER_DELEGATION,
   isBridgeMethod,
   requestEnvelopeSchema,
   type BridgeMethod,
+  type DelegationClaims,
+  type ErrorCode,
+  type Principal,
   type MethodPayload,
   type MethodResult,
   type ReplyEnvelope,
@@ -25,6 +29,8 @@ import {
   HEADER_REASON,
   ROUTE_DEAD_LETTER,
 } from './topology';
+import type { DelegationVerifier, RefusalReason } from './trust/delegation';
+import type { MessageSigner } from './trust/reply-signature';
 
 export interface HandlerContext {
   requestId: string;
@@ -33,6 +39,8 @@ export interface HandlerContext {
   deadline: number;
   /** Carries the request id, so every line a handler logs can be traced back to the HTTP call. */
   logger: Logger;
+  /** Who the request acts for, from its verified delegation; absent for undelegated methods. */
+  principal: Principal | undefined;
 }
 
 export type Handler<M extends BridgeMethod> = (
@@ -57,12 +65,38 @@ export interface BridgeFaults {
   afterRecord?(method: string): void;
 }
 
+/** A delegation the node refused, for its audit trail. Claims only when the signature verified. */
+export interface RefusedDelegation {
+  messageId: string;
+  requestId: string;
+  method: string;
+  code: ErrorCode;
+  reason: RefusalReason | 'forbidden';
+  kid: string | undefined;
+  claims: DelegationClaims | undefined;
+  /** For a refusal by the node's own rules: who asked. */
+  principal?: Principal;
+}
+
+/**
+ * What makes the node trust a request and the control plane trust the answer: the delegation
+ * check, the node's own access rules after it, and the node's signature on what it sends.
+ */
+export interface ServerTrust {
+  verifier: DelegationVerifier;
+  signer: MessageSigner;
+  /** The node's own rules; throws CausewayError('forbidden') to refuse. */
+  authorize(method: BridgeMethod, principal: Principal, payload: unknown): void;
+  onRefused(event: RefusedDelegation): void | Promise<void>;
+}
+
 export interface BridgeServerOptions {
   connection: AmqpConnectionManager;
   topology: BridgeTopology;
   nodeId: string;
   logger: Logger;
   handlers: HandlerMap;
+  trust: ServerTrust;
   /** Requests handled at once; bounds the node's memory whatever the queue depth. */
   prefetch: number;
   /** Required for nodes that serve state-changing methods. */
@@ -83,6 +117,8 @@ export class BridgeServer {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Ids of requests being handled: a second copy arriving meanwhile is a duplicate, dropped. */
+  private readonly handling = new Set<string>();
   private consumerTag: string | undefined;
 
   constructor(private readonly options: BridgeServerOptions) {
@@ -125,58 +161,168 @@ export class BridgeServer {
         return;
       }
       const request = decoded.value;
-      // A child logger costs time even when nothing is logged: make it only when needed.
-      const log = lazyChild(this.logger, {
-        requestId: request.requestId,
-        messageId: request.id,
-        method: request.method,
-      });
-      const outcome = await this.outcome(request, log);
-      if (outcome === 'expired') {
-        // The caller was already told the node did not answer; running it now would surprise it.
-        log().info(
-          { redelivered: msg.fields.redelivered },
-          'request expired before it was handled; dropped',
-        );
+      if (this.handling.has(request.id)) {
+        // The first copy is still being handled and will answer; running both could apply twice.
+        this.logger.warn({ messageId: request.id }, 'duplicate of a request in progress; dropped');
         settle(this.channel, msg, generation, 'ack');
         return;
       }
-      if (outcome === 'retry') {
-        // Requeued: the broker delivers it again and dead-letters it after the delivery limit.
-        settle(this.channel, msg, generation, 'requeue');
-        return;
+      this.handling.add(request.id);
+      try {
+        await this.onValidRequest(msg, generation, request);
+      } finally {
+        this.handling.delete(request.id);
       }
-      await this.channel.publish(
-        this.options.topology.nodeExchange(this.options.nodeId),
-        request.replyTo,
-        encode(outcome.reply),
-        {
-          persistent: true,
-          messageId: outcome.reply.id,
-          correlationId: request.requestId,
-          contentType: 'application/json',
-          timeout: this.options.publishTimeoutMs ?? 10_000,
-        },
-      );
-      settle(this.channel, msg, generation, 'ack');
-      this.logger.info(
-        {
-          requestId: request.requestId,
-          messageId: request.id,
-          method: request.method,
-          ok: outcome.reply.ok,
-          replayed: outcome.replayed,
-        },
-        outcome.replayed
-          ? 'bridge request answered from the completion record'
-          : 'bridge request answered',
-      );
     } catch (error) {
       // Requeued: the broker delivers the request again (also after a lost channel), and
       // dead-letters it after the delivery limit.
       this.logger.error({ reason: errorMessage(error) }, 'could not complete bridge request');
       settle(this.channel, msg, generation, 'requeue');
     }
+  }
+
+  private async onValidRequest(
+    msg: ConsumeMessage,
+    generation: number,
+    request: RequestEnvelope,
+  ): Promise<void> {
+    // A child logger costs time even when nothing is logged: make it only when needed.
+    const log = lazyChild(this.logger, {
+      requestId: request.requestId,
+      messageId: request.id,
+      method: request.method,
+    });
+    const checked = await this.checkDelegation(msg, request);
+    if (!checked.ok) {
+      if (checked.answer) await this.publishReply(request, checked.answer);
+      settle(this.channel, msg, generation, 'ack');
+      return;
+    }
+    const outcome = await this.outcome(request, log, checked.principal);
+    if (outcome === 'expired') {
+      // The caller was already told the node did not answer; running it now would surprise it.
+      log().info(
+        { redelivered: msg.fields.redelivered },
+        'request expired before it was handled; dropped',
+      );
+      settle(this.channel, msg, generation, 'ack');
+      return;
+    }
+    if (outcome === 'retry') {
+      // Requeued: the broker delivers it again and dead-letters it after the delivery limit.
+      settle(this.channel, msg, generation, 'requeue');
+      return;
+    }
+    await this.publishReply(request, outcome.reply);
+    settle(this.channel, msg, generation, 'ack');
+    this.logger.info(
+      {
+        requestId: request.requestId,
+        messageId: request.id,
+        method: request.method,
+        ok: outcome.reply.ok,
+        replayed: outcome.replayed,
+      },
+      outcome.replayed
+        ? 'bridge request answered from the completion record'
+        : 'bridge request answered',
+    );
+  }
+
+  /** Publishes a reply, signed by the node, and waits for the broker's confirm. */
+  private async publishReply(request: RequestEnvelope, reply: ReplyEnvelope): Promise<void> {
+    const body = encode(reply);
+    await this.channel.publish(
+      this.options.topology.nodeExchange(this.options.nodeId),
+      request.replyTo,
+      body,
+      {
+        persistent: true,
+        messageId: reply.id,
+        correlationId: request.requestId,
+        contentType: 'application/json',
+        headers: this.options.trust.signer.headers(body),
+        timeout: this.options.publishTimeoutMs ?? 10_000,
+      },
+    );
+  }
+
+  /**
+   * Verifies the request's delegation. A refusal is audited and answered with its code, except
+   * a replay (nobody legitimate waits for it) and a genuine command that already completed and
+   * is only late: that one is answered from its completion record.
+   */
+  private async checkDelegation(
+    msg: ConsumeMessage,
+    request: RequestEnvelope,
+  ): Promise<
+    { ok: true; principal: Principal | undefined } | { ok: false; answer?: ReplyEnvelope }
+  > {
+    const spec = isBridgeMethod(request.method) ? BRIDGE_METHODS[request.method] : undefined;
+    // Methods authenticated another way (a CA-signed payload) carry no delegation.
+    if (spec && spec.permission === null) return { ok: true, principal: undefined };
+    const mutates = spec?.mutates ?? false;
+    const verdict = await this.options.trust.verifier.verify(
+      msg.properties.headers?.[HEADER_DELEGATION],
+      { id: request.id, method: request.method, body: msg.content },
+    );
+    // A state-changing request seen before is a redelivery or a copy: the completion record
+    // (checked next) answers it without running it twice, so it is not refused here.
+    if (verdict.ok && (verdict.firstUse || mutates)) {
+      return { ok: true, principal: verdict.principal };
+    }
+    const refusal = verdict.ok
+      ? {
+          code: 'delegation_refused' as const,
+          reason: 'replayed' as const,
+          kid: undefined,
+          claims: verdict.claims,
+        }
+      : verdict;
+    if (mutates && refusal.reason === 'expired' && this.options.completions) {
+      const earlier = await this.options.completions.find(request.id);
+      if (earlier) return { ok: false, answer: earlier };
+    }
+    await this.options.trust.onRefused({
+      messageId: request.id,
+      requestId: request.requestId,
+      method: request.method,
+      code: refusal.code,
+      reason: refusal.reason,
+      kid: refusal.kid,
+      claims: refusal.claims,
+    });
+    this.logger.warn(
+      {
+        requestId: request.requestId,
+        messageId: request.id,
+        method: request.method,
+        code: refusal.code,
+        reason: refusal.reason,
+      },
+      'delegation refused',
+    );
+    if (refusal.reason === 'replayed') return { ok: false };
+    return {
+      ok: false,
+      answer: {
+        ...this.replyBase(request),
+        ok: false,
+        error: { code: refusal.code, message: refusalSentence(refusal.reason) },
+      },
+    };
+  }
+
+  private replyBase(request: RequestEnvelope) {
+    return {
+      v: ENVELOPE_VERSION,
+      type: 'reply',
+      id: randomUUID(),
+      inReplyTo: request.id,
+      requestId: request.requestId,
+      nodeId: this.options.nodeId,
+      sentAt: new Date(this.now()).toISOString(),
+    } as const;
   }
 
   /**
@@ -187,6 +333,7 @@ export class BridgeServer {
   private async outcome(
     request: RequestEnvelope,
     log: () => Logger,
+    principal: Principal | undefined,
   ): Promise<{ reply: ReplyEnvelope; replayed: boolean } | 'retry' | 'expired'> {
     const mutates = isBridgeMethod(request.method) && BRIDGE_METHODS[request.method].mutates;
     const completions = this.options.completions;
@@ -197,7 +344,7 @@ export class BridgeServer {
       if (earlier) return { reply: earlier, replayed: true };
     }
     if (request.deadline < this.now()) return 'expired';
-    const reply = await this.handle(request, log, mutates);
+    const reply = await this.handle(request, log, mutates, principal);
     if (reply === 'retry') return reply;
     if (mutates && completions) {
       await completions.record(request.id, request.method, reply);
@@ -210,18 +357,11 @@ export class BridgeServer {
     request: RequestEnvelope,
     log: () => Logger,
     mutates: boolean,
+    principal: Principal | undefined,
   ): Promise<ReplyEnvelope | 'retry'> {
-    const base = {
-      v: ENVELOPE_VERSION,
-      type: 'reply',
-      id: randomUUID(),
-      inReplyTo: request.id,
-      requestId: request.requestId,
-      nodeId: this.options.nodeId,
-      sentAt: new Date(this.now()).toISOString(),
-    } as const;
+    const base = this.replyBase(request);
     try {
-      const result = await this.dispatch(request, log);
+      const result = await this.dispatch(request, log, principal);
       return { ...base, ok: true, result };
     } catch (error) {
       if (error instanceof CausewayError) {
@@ -247,20 +387,25 @@ export class BridgeServer {
     }
   }
 
-  private async dispatch(request: RequestEnvelope, log: () => Logger): Promise<unknown> {
+  private async dispatch(
+    request: RequestEnvelope,
+    log: () => Logger,
+    principal: Principal | undefined,
+  ): Promise<unknown> {
     if (!isBridgeMethod(request.method)) {
       throw new CausewayError(
         'unknown_method',
         `The node does not know the operation "${request.method}".`,
       );
     }
-    return this.invoke(request.method, request, log);
+    return this.invoke(request.method, request, log, principal);
   }
 
   private async invoke<M extends BridgeMethod>(
     method: M,
     request: RequestEnvelope,
     log: () => Logger,
+    principal: Principal | undefined,
   ): Promise<MethodResult<M>> {
     const handler: Handler<M> | undefined = this.options.handlers[method];
     if (!handler) {
@@ -270,14 +415,42 @@ export class BridgeServer {
     if (!payload.success) {
       throw new CausewayError('validation_failed', `The ${method} request payload is not valid.`);
     }
+    if (principal) await this.authorize(method, principal, payload.data, request);
     return handler(payload.data as MethodPayload<M>, {
       requestId: request.requestId,
       messageId: request.id,
       deadline: request.deadline,
+      principal,
       get logger() {
         return log();
       },
     });
+  }
+
+  /** The node's own rules, after the token verified; a refusal is audited like a bad token. */
+  private async authorize(
+    method: BridgeMethod,
+    principal: Principal,
+    payload: unknown,
+    request: RequestEnvelope,
+  ): Promise<void> {
+    try {
+      this.options.trust.authorize(method, principal, payload);
+    } catch (error) {
+      if (error instanceof CausewayError && error.code === 'forbidden') {
+        await this.options.trust.onRefused({
+          messageId: request.id,
+          requestId: request.requestId,
+          method,
+          code: 'forbidden',
+          reason: 'forbidden',
+          kid: undefined,
+          claims: undefined,
+          principal,
+        });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -323,6 +496,17 @@ export class BridgeServer {
       );
       settle(this.channel, msg, generation, 'reject');
     }
+  }
+}
+
+function refusalSentence(reason: RefusalReason): string {
+  switch (reason) {
+    case 'expired':
+      return 'The delegation token expired before the node handled the request. Try again.';
+    case 'unknown_key':
+      return 'The request is signed with a key this node does not know (yet); the control plane must send its current keys.';
+    default:
+      return `The node refused the request's delegation token (${reason.replace('_', ' ')}).`;
   }
 }
 

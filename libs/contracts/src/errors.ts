@@ -15,6 +15,24 @@ export const ERROR_CATALOGUE = {
   },
   invalid_csr: { status: 400, message: 'The certificate signing request is not valid.' },
   forbidden: { status: 403, message: 'You do not have permission to do this.' },
+  delegation_refused: {
+    status: 403,
+    message:
+      'The node refused the request: its delegation token is missing, forged, meant for another node, or already used.',
+  },
+  delegation_expired: {
+    status: 503,
+    message: 'The request reached the node after its delegation token expired. Try again.',
+  },
+  delegation_key_unknown: {
+    status: 503,
+    message: "The node does not know the control plane's signing key yet. Try again.",
+  },
+  renewal_refused: {
+    status: 401,
+    message:
+      'The certificate renewal was refused: the proof of possession is not valid, or the node is revoked.',
+  },
   not_found: { status: 404, message: 'Nothing was found at this address.' },
   conflict: {
     status: 409,

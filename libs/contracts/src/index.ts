@@ -3,3 +3,4 @@ export * from './permissions';
 export * from './bridge/envelope';
 export * from './bridge/methods';
 export * from './env';
+export * from './bridge/trust';

@@ -6,6 +6,8 @@ export const PERMISSIONS = {
   'nodes.read': 'List nodes and read their state.',
   'nodes.ping': 'Send a diagnostic request (ping, info) to a node over the bridge.',
   'nodes.revoke': 'Revoke a node: cut it off the broker and refuse its messages.',
+  'signing-keys.read': "List the control plane's delegation signing keys.",
+  'signing-keys.rotate': 'Rotate the delegation signing key (nodes learn the new key first).',
   'join-tokens.manage': 'Create, list and revoke the one-time tokens that enrol nodes.',
   'workspaces.read': 'List workspaces and read their state.',
   'workspaces.create': "Create a workspace on one of the tenant's nodes.",

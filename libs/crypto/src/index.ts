@@ -20,3 +20,4 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 export * from './pki';
+export * from './signing';

@@ -2,3 +2,4 @@ export * from './services';
 export * from './wait';
 export * from './processes';
 export * from './rabbitmq-instance';
+export * from './bridge-trust';

@@ -54,8 +54,12 @@ export interface NodeProcessOptions {
   nodeId: string;
   /** The node's state directory; a fresh temporary one when omitted. */
   stateDir?: string;
-  namespace: string;
-  amqpUrl: string;
+  /**
+   * Broker URL and bridge namespace. Leave both out for a node enrolled in `stateDir`: it reads
+   * them (its own broker user) from node.json, and these would override it.
+   */
+  namespace?: string;
+  amqpUrl?: string;
   heartbeatIntervalMs?: number;
   extraEnv?: Record<string, string>;
 }
@@ -63,11 +67,73 @@ export interface NodeProcessOptions {
 export function startNodeProcess(options: NodeProcessOptions): ServiceProcess {
   return new ServiceProcess('services/node/dist/main.js', {
     CAUSEWAY_NODE_ID: options.nodeId,
-    CAUSEWAY_AMQP_URL: options.amqpUrl,
-    CAUSEWAY_BRIDGE_NAMESPACE: options.namespace,
+    ...(options.amqpUrl === undefined ? {} : { CAUSEWAY_AMQP_URL: options.amqpUrl }),
+    ...(options.namespace === undefined ? {} : { CAUSEWAY_BRIDGE_NAMESPACE: options.namespace }),
     CAUSEWAY_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs ?? 300),
     CAUSEWAY_STATE_DIR: options.stateDir ?? mkdtempSync(join(tmpdir(), 'causeway-node-')),
     CAUSEWAY_LOG_LEVEL: 'debug',
     ...options.extraEnv,
   });
+}
+
+export interface EnrolNodeOptions {
+  /** Base URL of a running control plane, e.g. http://127.0.0.1:PORT. */
+  controlPlaneUrl: string;
+  /** A one-time join token (cwj_…). */
+  token: string;
+  name: string;
+  /** Where the node keeps its keys and node.json; a fresh temporary one when omitted. */
+  stateDir?: string;
+  extraEnv?: Record<string, string>;
+  /** The enrolment is killed and reported as failed after this long (default 60 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Enrols a node the way an operator does, with `causeway-node enroll` from dist/. Resolves
+ * once the CLI exited 0; the state directory then starts a node on its own
+ * (`startNodeProcess({ nodeId, stateDir })`). Throws with the CLI's stderr otherwise.
+ */
+export async function enrolNodeProcess(
+  options: EnrolNodeOptions,
+): Promise<{ nodeId: string; stateDir: string }> {
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'causeway-node-'));
+  const proc = new ServiceProcess('services/node/dist/cli/main.js', { ...options.extraEnv }, [
+    'enroll',
+    '--control-plane',
+    options.controlPlaneUrl,
+    '--token',
+    options.token,
+    '--name',
+    options.name,
+    '--state-dir',
+    stateDir,
+    '--json',
+  ]);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const code = await Promise.race([proc.exited, late]).finally(() => clearTimeout(timer));
+  if (code === 'timeout') {
+    await proc.stop();
+    throw new Error(
+      `causeway-node enroll did not finish within ${timeoutMs} ms: ${proc.stderr.join('')}`,
+    );
+  }
+  if (code !== 0) {
+    throw new Error(`causeway-node enroll exited with ${String(code)}: ${proc.stderr.join('')}`);
+  }
+  const printed = proc.lines.at(-1);
+  let result: { nodeId?: unknown; stateDir?: unknown };
+  try {
+    result = JSON.parse(printed ?? '') as typeof result;
+  } catch {
+    throw new Error(`causeway-node enroll printed no JSON: ${proc.lines.join('\n')}`);
+  }
+  if (typeof result.nodeId !== 'string') {
+    throw new Error(`causeway-node enroll printed no node id: ${printed ?? ''}`);
+  }
+  return { nodeId: result.nodeId, stateDir };
 }

@@ -14,6 +14,8 @@ import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { NodesModule } from './nodes/nodes.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
+import { KeyRotationModule } from './trust/key-rotation.module';
+import { TrustModule } from './trust/trust.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -30,6 +32,7 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot(options.logger),
         DatabaseModule,
+        TrustModule,
         BridgeModule,
         AccessModule,
         HealthModule,
@@ -38,6 +41,7 @@ export class AppModule {
         WorkspacesModule,
         DeadLettersModule,
         EnrolmentModule,
+        KeyRotationModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

@@ -7,13 +7,26 @@ import {
   BridgeClient,
   BridgeServer,
   BridgeTopology,
+  DelegationMinter,
+  DelegationVerifier,
   HEADER_NODE,
   HEADER_REASON,
   HeartbeatPublisher,
+  MemoryReplayCache,
+  MessageSigner,
   ROUTE_HEARTBEAT,
+  checkNodeSignature,
   createBridgeConnection,
+  type RefusedDelegation,
 } from '@causeway/bridge';
-import { randomToken } from '@causeway/crypto';
+import { CausewayError, delegationIssuer } from '@causeway/contracts';
+import {
+  generateSigningKeyPair,
+  loadSigningPrivateKey,
+  loadSigningPublicKey,
+  randomToken,
+  signingKeyId,
+} from '@causeway/crypto';
 import {
   TEST_AMQP_URL,
   deleteBrokerObjects,
@@ -250,6 +263,22 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
       logger,
     });
     const managers: AmqpConnectionManager[] = [nodeConnection, cpConnection];
+
+    // Real keys on both sides: the control plane signs delegations, the node its answers.
+    const cpKeys = await generateSigningKeyPair();
+    const cpPublic = loadSigningPublicKey(cpKeys.publicKeyPem);
+    const cpKid = signingKeyId(cpPublic);
+    const cpPrivate = loadSigningPrivateKey(cpKeys.privateKeyPem);
+    const nodeKeys = await generateSigningKeyPair();
+    const nodePublic = loadSigningPublicKey(nodeKeys.publicKeyPem);
+    const nodeKid = signingKeyId(nodePublic);
+    const pinned = new Map([[cpKid, cpPublic]]);
+    const lookupNodeKey = (nodeId: string, kid: string) =>
+      nodeId === A && kid === nodeKid ? nodePublic : undefined;
+    const issuer = delegationIssuer(ns);
+    const tenantId = randomUUID();
+    const refusals: RefusedDelegation[] = [];
+
     const server = new BridgeServer({
       connection: nodeConnection,
       topology,
@@ -264,6 +293,20 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
           at: new Date().toISOString(),
         }),
       },
+      trust: {
+        verifier: new DelegationVerifier({
+          issuer,
+          nodeId: A,
+          key: (kid) => pinned.get(kid),
+          replay: new MemoryReplayCache(),
+        }),
+        signer: new MessageSigner(loadSigningPrivateKey(nodeKeys.privateKeyPem)),
+        authorize: (_method, principal) => {
+          if (principal.tenantId !== tenantId)
+            throw new CausewayError('forbidden', 'Not this node’s tenant.');
+        },
+        onRefused: (event) => void refusals.push(event),
+      },
     });
     const heartbeat = new HeartbeatPublisher({
       connection: nodeConnection,
@@ -272,8 +315,22 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
       version: 'test',
       intervalMs: 200,
       logger,
+      signer: new MessageSigner(loadSigningPrivateKey(nodeKeys.privateKeyPem)),
     });
-    const client = new BridgeClient({ connection: cpConnection, topology, instanceId, logger });
+    const client = new BridgeClient({
+      connection: cpConnection,
+      topology,
+      instanceId,
+      logger,
+      trust: {
+        minter: new DelegationMinter({
+          issuer,
+          ttlSeconds: 30,
+          activeKey: () => ({ kid: cpKid, privateKey: cpPrivate }),
+        }),
+        nodeKeys: lookupNodeKey,
+      },
+    });
     try {
       await server.start();
       heartbeat.start();
@@ -287,9 +344,11 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
         {
           requestId: 'broker-isolation',
           timeoutMs: 10_000,
+          principal: { subject: 'operator:test', tenantId, permissions: ['nodes.ping'] },
         },
       );
       expect(pong).toMatchObject({ pong: true, nodeId: A, echo: 'isolated' });
+      expect(refusals).toEqual([]);
 
       // Heartbeats (routing key `heartbeat`) arrive through A's exchange.
       const beat = await eventually(
@@ -300,6 +359,10 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
         { timeoutMs: 10_000, what: 'a heartbeat from node A' },
       );
       expect(beat.fields.routingKey).toBe(ROUTE_HEARTBEAT);
+      // ...signed by node A's key, as the control plane checks it.
+      expect(
+        await checkNodeSignature(lookupNodeKey, A, beat.content, beat.properties.headers),
+      ).toBe('valid');
 
       // A malformed request is dead-lettered by the node (routing key `dead-letter`).
       await adminCh.purgeQueue(topology.deadLetterQueue);

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceProcess, eventually } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
@@ -37,12 +36,6 @@ async function workspacesOnNode(stack: Stack, nodeId: string): Promise<number> {
 
 describe('state-changing commands: outbox → bridge → node, applied exactly once', () => {
   let stack: Stack;
-  const stateDirs: string[] = [];
-  const newStateDir = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'causeway-node-'));
-    stateDirs.push(dir);
-    return dir;
-  };
 
   beforeAll(async () => {
     stack = await Stack.start();
@@ -51,12 +44,11 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
   });
   afterAll(async () => {
     await stack?.close();
-    for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("provisions a workspace on the tenant's node and reports it ready", async () => {
     const node = await stack.registerNode('acme', 'ws-node');
-    stack.startNode(node.id, {}, newStateDir());
+    stack.startNode(node.id);
     await waitOnline(stack, node.id);
 
     const created = await stack
@@ -94,12 +86,9 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
 
   it('completes once when the node is killed after applying a command and before acknowledging it', async () => {
     const node = await stack.registerNode('acme', 'crash-node');
-    const stateDir = newStateDir();
-    const doomed = stack.startNode(
-      node.id,
-      { CAUSEWAY_FAULTS: 'crash-after-record:workspace.provision' },
-      stateDir,
-    );
+    const doomed = stack.startNode(node.id, {
+      CAUSEWAY_FAULTS: 'crash-after-record:workspace.provision',
+    });
     await waitOnline(stack, node.id);
 
     const created = await stack
@@ -111,7 +100,8 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
     await doomed.exited;
     expect(doomed.logs().some((l) => l.msg === 'workspace provisioned')).toBe(true);
 
-    const restarted = stack.startNode(node.id, {}, stateDir);
+    // From the same state directory: its completion records survived the crash.
+    const restarted = stack.startNode(node.id);
     const ready = await waitWorkspace(stack, 'acme', created.body.id as string, 'ready');
     expect(ready.state).toBe('ready');
     // The redelivered command was answered from the completion record, not applied again.
@@ -125,8 +115,8 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
 
   it('dead-letters a command that keeps failing, keeps serving, and applies it once replayed after the fix', async () => {
     const node = await stack.registerNode('acme', 'poison-node');
-    const stateDir = newStateDir();
-    const poisoned = stack.startNode(node.id, {}, stateDir);
+    const stateDir = stack.stateDirOf(node.id);
+    const poisoned = stack.startNode(node.id);
     await waitOnline(stack, node.id);
 
     // A file where the node wants the workspace directory: every attempt fails the same way.
@@ -209,7 +199,7 @@ describe('a command its node never picks up', () => {
   });
 
   it('fails with node_unavailable once its deadline passed, instead of waiting forever', async () => {
-    // Registered, never started: the command sits in its queue until the deadline.
+    // Enrolled, never started: the command sits in its queue until the deadline.
     const node = await stack.registerNode('acme', 'never-started');
     const created = await stack
       .http()

@@ -1,3 +1,6 @@
+import { readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import supertest from 'supertest';
 import { BridgeTopology } from '@causeway/bridge';
@@ -5,6 +8,7 @@ import {
   TEST_AMQP_URL,
   createTestDatabase,
   deleteBrokerObjects,
+  enrolNodeProcess,
   startNodeProcess,
   uniqueSuffix,
   type RabbitMqInstance,
@@ -13,6 +17,7 @@ import {
 } from '@causeway/testing';
 import { createControlPlane } from '../src/app';
 import { loadConfig, type ControlPlaneConfig } from '../src/config/config';
+import { EnrolmentService } from '../src/enrolment/enrolment.service';
 import { createRootLogger } from '../src/logging';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { NodesService } from '../src/nodes/nodes.service';
@@ -24,13 +29,15 @@ export const BRIDGE_TIMEOUT_MS = 1500;
 
 /**
  * A real control plane (in this process, on a throw-away database and its own bridge
- * namespace) plus real node processes started from dist/, all on the real broker.
+ * namespace) plus real node processes started from dist/, all on the real broker. Nodes enrol
+ * as operators enrol them (join token, `causeway-node enroll`), so each has its own
+ * certificate, signing key and broker user.
  */
 export class Stack {
   readonly nodes: ServiceProcess[] = [];
   readonly nodeIds: string[] = [];
-  /** Each node's own broker URL (its own RabbitMQ user), as registration handed it out. */
-  readonly nodeUrls = new Map<string, string>();
+  /** The state directory each node enrolled into (keys, node.json), by node id. */
+  private readonly stateDirs = new Map<string, string>();
   readonly logLines: string[] = [];
 
   private constructor(
@@ -41,7 +48,7 @@ export class Stack {
     private readonly amqpUrl: string,
   ) {}
 
-  /** `amqpUrl` is the broker the stack's nodes and clean-up use (the shared one by default). */
+  /** `amqpUrl` is the broker clean-up uses (the shared one by default); nodes take theirs from enrolment. */
   static async start(
     overrides: Record<string, string> = {},
     amqpUrl = TEST_AMQP_URL,
@@ -56,6 +63,8 @@ export class Stack {
       CAUSEWAY_NODE_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS),
       CAUSEWAY_BRIDGE_TIMEOUT_MS: String(BRIDGE_TIMEOUT_MS),
       CAUSEWAY_LOG_LEVEL: 'debug',
+      // Enrolment (and so every node) needs the CA; '' in the overrides turns it off.
+      CAUSEWAY_CA_SEAL_KEY: `test-seal-key-${uniqueSuffix()}`,
       ...overrides,
     });
     const logs: string[] = [];
@@ -94,23 +103,55 @@ export class Stack {
     await this.app.get(TenantsService).create({ slug, name: `Tenant ${slug}`, region });
   }
 
-  async registerNode(tenant: string, name: string): Promise<NodeView> {
-    const { node, credentials } = await this.app.get(NodesService).register({ tenant, name });
-    this.nodeIds.push(node.id);
-    this.nodeUrls.set(node.id, credentials.amqpUrl(this.amqpUrl));
-    return node;
+  /** Where the in-process control plane listens (on port 0, so a free port). */
+  get url(): string {
+    const { port } = this.app.getHttpServer().address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
   }
 
+  /**
+   * Enrols a node for real: a join token from the control plane, then `causeway-node enroll`
+   * (from dist/) into a fresh state directory. The node is not started; see startNode.
+   */
+  async registerNode(tenant: string, name: string): Promise<NodeView> {
+    const { token } = await this.app.get(EnrolmentService).createToken(tenant, {});
+    const { nodeId, stateDir } = await enrolNodeProcess({
+      controlPlaneUrl: this.url,
+      token,
+      name,
+    });
+    this.nodeIds.push(nodeId);
+    this.stateDirs.set(nodeId, stateDir);
+    return this.app.get(NodesService).get(nodeId);
+  }
+
+  /** The state directory a node enrolled into. */
+  stateDirOf(nodeId: string): string {
+    const dir = this.stateDirs.get(nodeId);
+    if (dir === undefined) throw new Error(`node ${nodeId} was not enrolled by this stack`);
+    return dir;
+  }
+
+  /** The node's own broker URL (its own RabbitMQ user), as enrolment wrote it to node.json. */
+  nodeAmqpUrl(nodeId: string): string {
+    const record = JSON.parse(readFileSync(join(this.stateDirOf(nodeId), 'node.json'), 'utf8')) as {
+      amqpUrl: string;
+    };
+    return record.amqpUrl;
+  }
+
+  /**
+   * Starts a node process from its state directory (the one it enrolled into unless a test
+   * passes another): node.json supplies its broker URL and namespace.
+   */
   startNode(
     nodeId: string,
     extraEnv: Record<string, string> = {},
-    stateDir?: string,
+    stateDir = this.stateDirOf(nodeId),
   ): ServiceProcess {
     const node = startNodeProcess({
       nodeId,
-      ...(stateDir === undefined ? {} : { stateDir }),
-      namespace: this.config.bridgeNamespace,
-      amqpUrl: this.nodeUrls.get(nodeId) ?? this.amqpUrl,
+      stateDir,
       heartbeatIntervalMs: HEARTBEAT_MS,
       extraEnv,
     });
@@ -126,5 +167,6 @@ export class Stack {
     await this.db.drop();
     const { queues, exchanges } = this.topology.names(this.nodeIds, [this.config.instanceId]);
     await deleteBrokerObjects(queues, exchanges, this.amqpUrl);
+    for (const dir of this.stateDirs.values()) rmSync(dir, { recursive: true, force: true });
   }
 }

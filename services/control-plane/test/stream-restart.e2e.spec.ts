@@ -65,7 +65,7 @@ describe('a 200 MiB stream across a RabbitMQ restart', () => {
   it('completes with a matching checksum, each chunk written once, the node on its own broker user', async () => {
     const node = await stack.registerNode('acme', 'stream-node');
     const logger = pino({ level: 'warn' });
-    const nodeUrl = stack.nodeUrls.get(node.id) ?? '';
+    const nodeUrl = stack.nodeAmqpUrl(node.id);
     expect(nodeUrl).toContain(`node-${node.id}:`);
     const nodeConnection = createBridgeConnection({
       url: nodeUrl,

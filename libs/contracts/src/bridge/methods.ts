@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Permission } from '../permissions';
+import { signedKeySetSchema } from './trust';
 
 /**
  * Every operation a node answers, with the schema of its payload and of its result. Both sides
@@ -7,6 +9,7 @@ import { z } from 'zod';
 export const BRIDGE_METHODS = {
   ping: {
     mutates: false,
+    permission: 'nodes.ping',
     payload: z.strictObject({ echo: z.string().max(1024).optional() }),
     result: z.strictObject({
       pong: z.literal(true),
@@ -17,6 +20,7 @@ export const BRIDGE_METHODS = {
   },
   'node.info': {
     mutates: false,
+    permission: 'nodes.ping',
     payload: z.strictObject({}),
     result: z.strictObject({
       nodeId: z.uuid(),
@@ -34,6 +38,7 @@ export const BRIDGE_METHODS = {
    */
   'workspace.provision': {
     mutates: true,
+    permission: 'workspaces.create',
     payload: z.strictObject({
       workspaceId: z.uuid(),
       tenantId: z.uuid(),
@@ -44,7 +49,26 @@ export const BRIDGE_METHODS = {
       createdAt: z.iso.datetime(),
     }),
   },
-} as const;
+  /**
+   * Gives the node the control plane's current signing keys. It carries no delegation: the key
+   * set is signed by the CA the node pinned at enrolment, which is what the node checks.
+   */
+  'trust.update': {
+    mutates: false,
+    permission: null,
+    payload: signedKeySetSchema,
+    result: z.strictObject({ version: z.number().int().positive(), changed: z.boolean() }),
+  },
+} as const satisfies Record<
+  string,
+  {
+    mutates: boolean;
+    /** What the delegation must grant; null only for messages authenticated another way. */
+    permission: Permission | null;
+    payload: z.ZodType;
+    result: z.ZodType;
+  }
+>;
 
 export type BridgeMethod = keyof typeof BRIDGE_METHODS;
 export type MethodPayload<M extends BridgeMethod> = z.infer<(typeof BRIDGE_METHODS)[M]['payload']>;

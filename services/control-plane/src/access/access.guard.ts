@@ -6,7 +6,7 @@ import { ALL_PERMISSIONS, CausewayError, type Permission } from '@causeway/contr
 import { secretsEqual } from '@causeway/crypto';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { PERMISSION_KEY, PUBLIC_KEY } from './permission.decorator';
-import type { Principal } from './principal';
+import { PLATFORM_OPERATOR_SUBJECT, type Principal } from './principal';
 
 type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
 
@@ -57,6 +57,10 @@ export class AccessGuard implements CanActivate {
     if (!secretsEqual(match[1], this.config.adminToken)) {
       throw new CausewayError('unauthenticated', 'The bearer token is not valid.');
     }
-    return { kind: 'platform-operator', permissions: new Set(ALL_PERMISSIONS) };
+    return {
+      kind: 'platform-operator',
+      subject: PLATFORM_OPERATOR_SUBJECT,
+      permissions: new Set(ALL_PERMISSIONS),
+    };
   }
 }

@@ -1,5 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
-import type { Permission } from '@causeway/contracts';
+import type { IncomingMessage } from 'node:http';
+import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { CausewayError, type Permission } from '@causeway/contracts';
+import type { Principal } from './principal';
 
 export const PERMISSION_KEY = 'causeway:permission';
 export const PUBLIC_KEY = 'causeway:public';
@@ -10,3 +12,10 @@ export const RequirePermission = (permission: Permission): MethodDecorator & Cla
 
 /** Marks a route that anyone may call (health checks, sign-in). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_KEY, true);
+
+/** The authenticated caller of the current request, as the guard recorded it. */
+export const Caller = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {
+  const req = ctx.switchToHttp().getRequest<IncomingMessage & { principal?: Principal }>();
+  if (!req.principal) throw new CausewayError('unauthenticated');
+  return req.principal;
+});

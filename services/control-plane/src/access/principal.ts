@@ -6,5 +6,9 @@ import type { Permission } from '@causeway/contracts';
  */
 export interface Principal {
   kind: 'platform-operator';
+  /** Names the caller in delegations to nodes and in logs. */
+  subject: string;
   permissions: ReadonlySet<Permission>;
 }
+
+export const PLATFORM_OPERATOR_SUBJECT = 'operator:platform';

@@ -8,9 +8,17 @@ import {
 } from '@nestjs/common';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from 'pino';
-import { BridgeClient, BridgeTopology, createBridgeConnection } from '@causeway/bridge';
+import {
+  BridgeClient,
+  BridgeTopology,
+  DelegationMinter,
+  createBridgeConnection,
+} from '@causeway/bridge';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { ROOT_LOGGER } from '../logging';
+import { NodeKeys } from '../trust/node-keys';
+import { SigningKeysService } from '../trust/signing-keys.service';
+import { NodeRpc } from './node-rpc';
 
 export const AMQP_CONNECTION = Symbol('AmqpConnection');
 
@@ -53,16 +61,33 @@ class BridgeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     },
     {
       provide: BridgeClient,
-      inject: [CONFIG, ROOT_LOGGER, AMQP_CONNECTION, BridgeTopology],
+      inject: [CONFIG, ROOT_LOGGER, AMQP_CONNECTION, BridgeTopology, SigningKeysService, NodeKeys],
       useFactory: (
         config: ControlPlaneConfig,
         logger: Logger,
         connection: AmqpConnectionManager,
         topology: BridgeTopology,
-      ) => new BridgeClient({ connection, topology, instanceId: config.instanceId, logger }),
+        keys: SigningKeysService,
+        nodeKeys: NodeKeys,
+      ) =>
+        new BridgeClient({
+          connection,
+          topology,
+          instanceId: config.instanceId,
+          logger,
+          trust: {
+            minter: new DelegationMinter({
+              issuer: keys.issuer,
+              ttlSeconds: config.delegationTtlSeconds,
+              activeKey: () => keys.activeKey(),
+            }),
+            nodeKeys: (nodeId, kid) => nodeKeys.lookup(nodeId, kid),
+          },
+        }),
     },
     BridgeLifecycle,
+    NodeRpc,
   ],
-  exports: [AMQP_CONNECTION, BridgeTopology, BridgeClient],
+  exports: [AMQP_CONNECTION, BridgeTopology, BridgeClient, NodeRpc],
 })
 export class BridgeModule {}

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { guardBrokerRejections } from '@causeway/bridge';
@@ -10,7 +11,10 @@ import type { NodeBrokerCredentials } from '../broker-users/broker-users.service
 import { loadConfig } from '../config/config';
 import { runMigrations } from '../database/data-source';
 import { createRootLogger } from '../logging';
+import { EnrolmentService } from '../enrolment/enrolment.service';
 import { NodesService } from '../nodes/nodes.service';
+import { KeyRotation } from '../trust/key-rotation';
+import { SigningKeysService } from '../trust/signing-keys.service';
 import { TenantsService } from '../tenants/tenants.service';
 
 const HELP = `causeway-cp: control-plane operator commands (run where the control plane runs)
@@ -18,10 +22,12 @@ const HELP = `causeway-cp: control-plane operator commands (run where the contro
 Usage:
   causeway-cp migrate                                     apply pending database migrations
   causeway-cp tenants create --slug S --name N --region R create a tenant
-  causeway-cp nodes register --tenant S --name N          register a node; prints its id and broker URL
+  causeway-cp join-tokens create --tenant S [--ttl SEC]   a one-time token that enrols a node in tenant S
   causeway-cp nodes credentials --node ID                 give a node a new broker password
   causeway-cp nodes revoke --node ID                      cut a node off the broker at once
   causeway-cp nodes list [--tenant S]                     list nodes with their state
+  causeway-cp signing-keys list                           the control plane's delegation signing keys
+  causeway-cp signing-keys rotate                         rotate the delegation signing key (no downtime)
 
 Options:
   --json    print machine-readable JSON
@@ -36,6 +42,7 @@ type Flags = {
   region?: string;
   tenant?: string;
   node?: string;
+  ttl?: string;
 };
 
 /**
@@ -57,7 +64,7 @@ function printNodeAccess(
 }
 
 async function withServices<T>(
-  fn: (tenants: TenantsService, nodes: NodesService) => Promise<T>,
+  fn: (tenants: TenantsService, nodes: NodesService, app: INestApplicationContext) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
   const logger = createRootLogger('warn', pino.destination(2));
@@ -69,7 +76,7 @@ async function withServices<T>(
   );
   try {
     await app.init();
-    return await fn(app.get(TenantsService), app.get(NodesService));
+    return await fn(app.get(TenantsService), app.get(NodesService), app);
   } finally {
     await app.close();
   }
@@ -95,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
       region: { type: 'string' },
       tenant: { type: 'string' },
       node: { type: 'string' },
+      ttl: { type: 'string' },
     },
   });
   const flags = values as Flags & { help: boolean };
@@ -124,10 +132,37 @@ async function run(argv: string[]): Promise<number> {
       print(`tenant ${tenant.slug} created (id ${tenant.id}, region ${tenant.region})`, tenant);
       return 0;
     }
-    case 'nodes register': {
-      const input = { tenant: required(flags, 'tenant'), name: required(flags, 'name') };
-      const { node, credentials } = await withServices((_tenants, nodes) => nodes.register(input));
-      printNodeAccess(node.id, credentials, flags.json, { node });
+    case 'join-tokens create': {
+      const tenant = required(flags, 'tenant');
+      const input = flags.ttl === undefined ? {} : { ttlSeconds: Number(flags.ttl) };
+      const created = await withServices((_t, _n, app) =>
+        app.get(EnrolmentService).createToken(tenant, input),
+      );
+      print(
+        `${created.token}\n(one-time, expires ${created.expiresAt}; enrol with: causeway-node enroll --control-plane URL --token ${created.token} --name NAME)`,
+        created,
+      );
+      return 0;
+    }
+    case 'signing-keys list': {
+      const keys = await withServices((_t, _n, app) => app.get(SigningKeysService).list());
+      print(
+        keys
+          .map(
+            (k) =>
+              `${k.kid}  ${k.status.padEnd(8)} ${k.activatedAt ?? '-'}  ${k.trusted ? 'trusted' : 'dropped'}`,
+          )
+          .join('\n') || 'no keys (enrolment is off)',
+        { items: keys },
+      );
+      return 0;
+    }
+    case 'signing-keys rotate': {
+      const result = await withServices((_t, _n, app) => app.get(KeyRotation).rotate('cli-rotate'));
+      print(
+        `signing key ${result.kid} active; ${result.retired ?? 'no key'} retired; key set v${result.version} sent to ${result.nodesUpdated} node(s), ${result.nodesMissed} to catch up later`,
+        result,
+      );
       return 0;
     }
     case 'nodes credentials': {

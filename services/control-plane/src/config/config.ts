@@ -55,6 +55,21 @@ export const CONTROL_PLANE_ENV = {
       'milliseconds a command to a node stays valid before the node refuses it (default one day)',
     default: String(24 * 3_600_000),
   },
+  CAUSEWAY_DELEGATION_TTL_SECONDS: {
+    schema: z.coerce.number().int().min(5).max(300),
+    expects: 'seconds a delegation token sent with each request to a node stays valid (5-300)',
+    default: '30',
+  },
+  CAUSEWAY_NODE_CERT_VALIDITY_SECONDS: {
+    schema: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .max(30 * 24 * 3600),
+    expects:
+      'seconds a node certificate is valid (300-2592000, default 7 days); nodes renew it at two thirds',
+    default: String(7 * 24 * 3600),
+  },
   CAUSEWAY_BRIDGE_TIMEOUT_MS: {
     schema: positiveMs,
     expects: 'milliseconds a bridge request waits for its reply (100-3600000)',
@@ -76,6 +91,8 @@ export interface ControlPlaneConfig {
   nodeOfflineAfterMs: number;
   bridgeTimeoutMs: number;
   commandTtlMs: number;
+  delegationTtlSeconds: number;
+  nodeCertValiditySeconds: number;
   logLevel: Env['CAUSEWAY_LOG_LEVEL'];
   /** The management API through which each node gets its own broker user. */
   brokerUsers: BrokerUsersOptions;
@@ -98,6 +115,8 @@ export function loadConfig(
     nodeOfflineAfterMs: v.CAUSEWAY_NODE_OFFLINE_AFTER_MS,
     bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
     commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
+    delegationTtlSeconds: v.CAUSEWAY_DELEGATION_TTL_SECONDS,
+    nodeCertValiditySeconds: v.CAUSEWAY_NODE_CERT_VALIDITY_SECONDS,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
     caSealKey: v.CAUSEWAY_CA_SEAL_KEY === '' ? undefined : v.CAUSEWAY_CA_SEAL_KEY,
     brokerUsers: brokerUsersOptions(v, v.CAUSEWAY_AMQP_URL, v.CAUSEWAY_BRIDGE_NAMESPACE),

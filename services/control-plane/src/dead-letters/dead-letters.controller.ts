@@ -1,7 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { RequirePermission } from '../access/permission.decorator';
+import { Caller, RequirePermission } from '../access/permission.decorator';
+import type { Principal } from '../access/principal';
 import { parseInput } from '../common/validation';
 import { DeadLettersService } from './dead-letters.service';
 
@@ -40,7 +41,7 @@ export class DeadLettersController {
   @HttpCode(200)
   @RequirePermission('dead-letters.replay')
   @ApiOperation({ summary: 'Send a dead letter again to the node queue it came from' })
-  replay(@Param('id') id: string) {
-    return this.deadLetters.replay(parseInput(idParam, id, 'dead letter id'));
+  replay(@Param('id') id: string, @Caller() caller: Principal) {
+    return this.deadLetters.replay(parseInput(idParam, id, 'dead letter id'), caller);
   }
 }

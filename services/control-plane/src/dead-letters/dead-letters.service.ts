@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { PinoLogger } from 'nestjs-pino';
-import type { Repository } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import {
   BridgeClient,
   BridgeTopology,
@@ -9,8 +9,14 @@ import {
   HEADER_NODE,
   HEADER_ORIGINAL_QUEUE,
   HEADER_REASON,
+  decode,
 } from '@causeway/bridge';
-import { CausewayError } from '@causeway/contracts';
+import {
+  BRIDGE_METHODS,
+  CausewayError,
+  isBridgeMethod,
+  requestEnvelopeSchema,
+} from '@causeway/contracts';
 import { Clock } from '../common/clock';
 import { DeadLetterEntity } from './dead-letter.entity';
 
@@ -41,6 +47,7 @@ const MAX_BODY = 64 * 1024;
 export class DeadLettersService {
   constructor(
     @InjectRepository(DeadLetterEntity) private readonly deadLetters: Repository<DeadLetterEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly bridge: BridgeClient,
     private readonly topology: BridgeTopology,
     private readonly clock: Clock,
@@ -80,7 +87,7 @@ export class DeadLettersService {
    * queues of this installation are accepted as targets. The node still deduplicates
    * state-changing requests by message id, so replaying a completed one does no harm.
    */
-  async replay(id: string): Promise<DeadLetterSummary> {
+  async replay(id: string, caller: { subject: string }): Promise<DeadLetterSummary> {
     const row = await this.require(id);
     if (!row.nodeId || row.sourceQueue !== this.topology.nodeRpcQueue(row.nodeId)) {
       throw new CausewayError(
@@ -103,6 +110,31 @@ export class DeadLettersService {
           ].includes(k),
       ),
     );
+    // The original delegation expired long ago: a request goes back with a fresh one, on the
+    // replaying operator's behalf. Anything else goes back without, and the node refuses it.
+    const envelope = decode(row.body, requestEnvelopeSchema);
+    const tenant = await this.dataSource.query<Array<{ tenant_id: string }>>(
+      'SELECT tenant_id FROM nodes WHERE id = $1 AND revoked_at IS NULL',
+      [row.nodeId],
+    );
+    if (envelope.ok && tenant[0]) {
+      const permission = isBridgeMethod(envelope.value.method)
+        ? BRIDGE_METHODS[envelope.value.method].permission
+        : null;
+      Object.assign(
+        headers,
+        await this.bridge.delegationHeaders(
+          row.nodeId,
+          {
+            subject: caller.subject,
+            tenantId: tenant[0].tenant_id,
+            permissions: permission === null ? [] : [permission],
+          },
+          envelope.value,
+          row.body,
+        ),
+      );
+    }
     await this.bridge.publishRaw(
       row.sourceQueue,
       row.body,

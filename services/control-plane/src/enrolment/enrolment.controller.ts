@@ -3,14 +3,19 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Public, RequirePermission } from '../access/permission.decorator';
 import { parseInput } from '../common/validation';
+import { CertificateRenewal } from './certificate-renewal';
 import { EnrolmentService } from './enrolment.service';
 
 const tokenId = z.uuid({ error: 'a join token id is a UUID' });
+const nodeId = z.uuid({ error: 'a node id is a UUID' });
 
 @ApiTags('enrolment')
 @Controller()
 export class EnrolmentController {
-  constructor(private readonly enrolment: EnrolmentService) {}
+  constructor(
+    private readonly enrolment: EnrolmentService,
+    private readonly renewal: CertificateRenewal,
+  ) {}
 
   @Post('api/v1/tenants/:tenant/join-tokens')
   @ApiBearerAuth()
@@ -45,5 +50,17 @@ export class EnrolmentController {
   })
   enrol(@Body() body: unknown) {
     return this.enrolment.enrol(body);
+  }
+
+  /** Public: a signature by the node's current certificate key is the credential. */
+  @Post('api/v1/nodes/:node/certificate')
+  @HttpCode(200)
+  @Public()
+  @ApiOperation({
+    summary:
+      'Renew a node certificate and signing key, proven by the current certificate key (called by the node)',
+  })
+  renew(@Param('node') node: string, @Body() body: unknown) {
+    return this.renewal.renew(parseInput(nodeId, node, 'node id'), body);
   }
 }

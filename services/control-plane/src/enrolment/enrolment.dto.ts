@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IssuedCertificate } from '@causeway/contracts';
 
 export const createJoinTokenSchema = z.strictObject({
   /** Defaults to the tenant's region; a node may only enrol into its tenant's region. */
@@ -19,6 +20,8 @@ export const enrolSchema = z.strictObject({
   /** PEM PKCS#10 request; its CN is the node id the node chose (a UUID). */
   csr: z.string().min(100).max(20_000),
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use 1-63 letters, digits, . _ or -'),
+  /** The node's Ed25519 key (SPKI PEM) that will sign its replies and heartbeats. */
+  signingKey: z.string().min(50).max(2000),
 });
 export type Enrol = z.infer<typeof enrolSchema>;
 
@@ -34,13 +37,10 @@ export interface JoinTokenView {
   state: 'active' | 'used' | 'expired' | 'revoked';
 }
 
-export interface EnrolmentResult {
+export interface EnrolmentResult extends IssuedCertificate {
   nodeId: string;
   tenantId: string;
   region: string;
-  certificatePem: string;
-  caChainPem: string;
-  certificateNotAfter: string;
   broker: { username: string; password: string; amqpUrl: string };
   bridgeNamespace: string;
 }

@@ -7,6 +7,7 @@ import { CausewayError } from '@causeway/contracts';
 import {
   inspectCsr,
   isPkiError,
+  loadSigningPublicKey,
   randomToken,
   sha256Hex,
   signNodeCertificate,
@@ -17,7 +18,8 @@ import { parseInput } from '../common/validation';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { NodesService } from '../nodes/nodes.service';
 import { TenantsService } from '../tenants/tenants.service';
-import { CertificateAuthorityService } from './certificate-authority';
+import { CertificateAuthorityService } from '../trust/certificate-authority';
+import { SigningKeysService } from '../trust/signing-keys.service';
 import { JoinTokenEntity } from './join-token.entity';
 import {
   createJoinTokenSchema,
@@ -26,9 +28,6 @@ import {
   type JoinTokenView,
 } from './enrolment.dto';
 
-/** Node certificates are short-lived; rotation renews them before they expire. */
-const NODE_CERT_VALIDITY_SECONDS = 7 * 24 * 3600;
-
 @Injectable()
 export class EnrolmentService {
   constructor(
@@ -36,6 +35,7 @@ export class EnrolmentService {
     private readonly tenants: TenantsService,
     private readonly nodes: NodesService,
     private readonly ca: CertificateAuthorityService,
+    private readonly keys: SigningKeysService,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
@@ -97,8 +97,9 @@ export class EnrolmentService {
    * checked and signed by the CA, and the node gets its own broker user.
    */
   async enrol(input: unknown): Promise<EnrolmentResult> {
-    const { token, csr, name } = parseInput(enrolSchema, input, 'enrolment request');
+    const { token, csr, name, signingKey } = parseInput(enrolSchema, input, 'enrolment request');
     if (!this.ca.enabled) throw new CausewayError('enrolment_unavailable');
+    requireSigningKey(signingKey);
     let nodeId: string;
     try {
       nodeId = inspectCsr(csr).commonName;
@@ -142,7 +143,7 @@ export class EnrolmentService {
         csrPem: csr,
         nodeId,
         tenantId: grant.tenant_id,
-        validitySeconds: NODE_CERT_VALIDITY_SECONDS,
+        validitySeconds: this.config.nodeCertValiditySeconds,
         now,
       });
       ({ credentials } = await this.nodes.registerEnrolled({
@@ -152,6 +153,8 @@ export class EnrolmentService {
         region: grant.region,
         certSerial: issued.serial,
         certNotAfter: issued.notAfter,
+        certPem: issued.certPem,
+        signingKeyPem: signingKey,
       }));
     } catch (error) {
       // Nothing was enrolled (a name already taken, the broker unreachable): give the token
@@ -169,6 +172,7 @@ export class EnrolmentService {
       certificatePem: issued.certPem,
       caChainPem: issued.chainPem.join(''),
       certificateNotAfter: issued.notAfter.toISOString(),
+      trust: await this.keys.keySet(),
       broker: {
         username: credentials.username,
         password: credentials.password,
@@ -198,5 +202,19 @@ export class EnrolmentService {
       revokedAt: row.revokedAt?.toISOString() ?? null,
       state,
     };
+  }
+}
+
+/** The node's signing key must be an Ed25519 public key; anything else is refused up front. */
+export function requireSigningKey(pem: string): void {
+  try {
+    loadSigningPublicKey(pem);
+  } catch (error) {
+    if (isPkiError(error))
+      throw new CausewayError(
+        'validation_failed',
+        'signingKey must be an Ed25519 public key in SPKI PEM form.',
+      );
+    throw error;
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { BridgeTopology, HeartbeatListener } from '@causeway/bridge';
 import { AMQP_CONNECTION } from '../bridge/bridge.module';
 import { ROOT_LOGGER } from '../logging';
+import { NodeKeys } from '../trust/node-keys';
 import { NodesService } from './nodes.service';
 
 /** Feeds node heartbeats from the bridge into the nodes table. */
@@ -21,11 +22,13 @@ export class NodeHeartbeats implements OnApplicationBootstrap, OnApplicationShut
     topology: BridgeTopology,
     @Inject(AMQP_CONNECTION) connection: AmqpConnectionManager,
     @Inject(ROOT_LOGGER) logger: Logger,
+    nodeKeys: NodeKeys,
   ) {
     this.listener = new HeartbeatListener({
       connection,
       topology,
       logger: logger.child({ component: 'heartbeats' }),
+      nodeKeys: (nodeId, kid) => nodeKeys.lookup(nodeId, kid),
       onHeartbeat: (beat) => nodes.recordHeartbeat(beat),
     });
   }

@@ -39,6 +39,20 @@ export class NodeEntity {
   @Column('timestamptz', { name: 'cert_not_after', nullable: true })
   certNotAfter!: Date | null;
 
+  @Column('text', { name: 'cert_pem', nullable: true })
+  certPem!: string | null;
+
+  /** Ed25519 key (SPKI PEM) that signs the node's replies and heartbeats. */
+  @Column('text', { name: 'signing_key_pem', nullable: true })
+  signingKeyPem!: string | null;
+
+  /** The key before the last renewal: replies signed just before it are still accepted. */
+  @Column('text', { name: 'previous_signing_key_pem', nullable: true })
+  previousSigningKeyPem!: string | null;
+
+  @Column('timestamptz', { name: 'renewed_at', nullable: true })
+  renewedAt!: Date | null;
+
   /** Set when the node was cut off: its broker user is gone and nothing of it is accepted. */
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
   revokedAt!: Date | null;

@@ -9,7 +9,8 @@ import {
 } from '@nestjs/swagger';
 import { z } from 'zod';
 import { BRIDGE_METHODS } from '@causeway/contracts';
-import { RequirePermission } from '../access/permission.decorator';
+import { Caller, RequirePermission } from '../access/permission.decorator';
+import type { Principal } from '../access/principal';
 import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
 import {
@@ -57,9 +58,17 @@ export class NodesController {
   @ApiOperation({ summary: 'Send a ping over the service bridge and wait for the answer' })
   @ApiBody({ required: false, schema: schema(pingBodySchema) })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS.ping.result.extend({ roundTripMs: z.number() })) })
-  ping(@Param('node') node: string, @Body() body: unknown, @RequestId() requestId: string) {
+  ping(
+    @Param('node') node: string,
+    @Body() body: unknown,
+    @RequestId() requestId: string,
+    @Caller() caller: Principal,
+  ) {
     const { echo } = parseInput(pingBodySchema, body ?? {}, 'ping request');
-    return this.nodes.ping(parseInput(nodeIdParamSchema, node, 'node id'), echo, requestId);
+    return this.nodes.ping(parseInput(nodeIdParamSchema, node, 'node id'), echo, {
+      requestId,
+      subject: caller.subject,
+    });
   }
 
   @Post(':node/revoke')
@@ -78,7 +87,10 @@ export class NodesController {
   @RequirePermission('nodes.ping')
   @ApiOperation({ summary: 'Ask the node for its version, host and uptime' })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS['node.info'].result) })
-  info(@Param('node') node: string, @RequestId() requestId: string) {
-    return this.nodes.info(parseInput(nodeIdParamSchema, node, 'node id'), requestId);
+  info(@Param('node') node: string, @RequestId() requestId: string, @Caller() caller: Principal) {
+    return this.nodes.info(parseInput(nodeIdParamSchema, node, 'node id'), {
+      requestId,
+      subject: caller.subject,
+    });
   }
 }

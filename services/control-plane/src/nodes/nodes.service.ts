@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { BridgeClient } from '@causeway/bridge';
@@ -7,12 +6,13 @@ import {
   BrokerUsersService,
   type NodeBrokerCredentials,
 } from '../broker-users/broker-users.service';
+import { NodeRpc } from '../bridge/node-rpc';
 import { Clock } from '../common/clock';
-import { parseInput } from '../common/validation';
+import { NodeKeys } from '../trust/node-keys';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { TenantsService } from '../tenants/tenants.service';
 import type { NodeEntity } from './node.entity';
-import { registerNodeSchema, type NodeView, type RegisterNode } from './nodes.dto';
+import type { NodeView } from './nodes.dto';
 import { NodesRepository } from './nodes.repository';
 
 @Injectable()
@@ -21,6 +21,8 @@ export class NodesService implements OnApplicationBootstrap {
     private readonly nodes: NodesRepository,
     private readonly tenants: TenantsService,
     private readonly bridge: BridgeClient,
+    private readonly rpc: NodeRpc,
+    private readonly nodeKeys: NodeKeys,
     private readonly brokerUsers: BrokerUsersService,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
@@ -35,28 +37,6 @@ export class NodesService implements OnApplicationBootstrap {
   }
 
   /**
-   * Registers a node to a tenant (placed in the tenant's region), declares its queue and
-   * exchange, and creates its own broker user. The credentials are returned once, here; the
-   * control plane does not keep the password.
-   */
-  async register(
-    input: RegisterNode,
-  ): Promise<{ node: NodeView; credentials: NodeBrokerCredentials }> {
-    const { tenant: slug, name } = parseInput(registerNodeSchema, input, 'node registration');
-    const tenant = await this.tenants.getBySlug(slug);
-    if (await this.nodes.findByName(tenant.id, name)) {
-      throw new CausewayError('conflict', `Tenant "${slug}" already has a node named "${name}".`);
-    }
-    const node = await this.nodes.insert({
-      id: randomUUID(),
-      tenantId: tenant.id,
-      name,
-      region: tenant.region,
-    });
-    return this.activate(node, 'node registered');
-  }
-
-  /**
    * Records a node that enrolled with a join token: its id comes from its certificate request,
    * its tenant and region from the token.
    */
@@ -67,6 +47,8 @@ export class NodesService implements OnApplicationBootstrap {
     region: string;
     certSerial: string;
     certNotAfter: Date;
+    certPem: string;
+    signingKeyPem: string;
   }): Promise<{ node: NodeView; credentials: NodeBrokerCredentials }> {
     if (await this.nodes.findById(input.id)) {
       throw new CausewayError('conflict', 'A node with this id is already enrolled.');
@@ -122,6 +104,7 @@ export class NodesService implements OnApplicationBootstrap {
     const node = await this.require(id);
     await this.nodes.markRevoked(node.id, this.clock.now());
     await this.bridge.removeNodeRoute(node.id);
+    this.nodeKeys.invalidate(node.id);
     await this.brokerUsers.revokeNode(node.id);
     this.logger.warn({ nodeId: node.id }, 'node revoked');
     return this.view(await this.require(id));
@@ -154,25 +137,19 @@ export class NodesService implements OnApplicationBootstrap {
   async ping(
     id: string,
     echo: string | undefined,
-    requestId: string,
+    caller: { requestId: string; subject: string },
   ): Promise<MethodResult<'ping'> & { roundTripMs: number }> {
-    await this.requireOnline(id);
+    const node = await this.requireOnline(id);
     const started = performance.now();
-    const result = await this.bridge.request(id, 'ping', echo === undefined ? {} : { echo }, {
-      requestId,
-      timeoutMs: this.config.bridgeTimeoutMs,
-    });
+    const result = await this.rpc.call(node, 'ping', echo === undefined ? {} : { echo }, caller);
     return { ...result, roundTripMs: Math.round((performance.now() - started) * 100) / 100 };
   }
 
-  async info(id: string, requestId: string): Promise<MethodResult<'node.info'>> {
-    await this.requireOnline(id);
-    return this.bridge.request(
-      id,
-      'node.info',
-      {},
-      { requestId, timeoutMs: this.config.bridgeTimeoutMs },
-    );
+  async info(
+    id: string,
+    caller: { requestId: string; subject: string },
+  ): Promise<MethodResult<'node.info'>> {
+    return this.rpc.call(await this.requireOnline(id), 'node.info', {}, caller);
   }
 
   private async require(id: string): Promise<NodeEntity> {
@@ -182,7 +159,7 @@ export class NodesService implements OnApplicationBootstrap {
   }
 
   /** Fails fast for a node known to be offline instead of waiting out the bridge timeout. */
-  private async requireOnline(id: string): Promise<void> {
+  private async requireOnline(id: string): Promise<NodeEntity> {
     const node = await this.require(id);
     if (node.revokedAt) {
       throw new CausewayError('node_unavailable', `Node "${node.name}" has been revoked.`);
@@ -197,6 +174,7 @@ export class NodesService implements OnApplicationBootstrap {
         `Node "${node.name}" is offline (${why}). Try again when it is back.`,
       );
     }
+    return node;
   }
 
   private isOnline(node: NodeEntity): boolean {

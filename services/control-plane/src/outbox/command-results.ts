@@ -10,12 +10,28 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
-import { BridgeTopology, QueueConsumer, decode, type Disposition } from '@causeway/bridge';
+import {
+  BridgeTopology,
+  QueueConsumer,
+  checkNodeSignature,
+  decode,
+  errorMessage,
+  type Disposition,
+} from '@causeway/bridge';
 import { ENVELOPE_VERSION, replyEnvelopeSchema, type ReplyEnvelope } from '@causeway/contracts';
 import { AMQP_CONNECTION } from '../bridge/bridge.module';
 import { Clock } from '../common/clock';
+import { NodeRpc } from '../bridge/node-rpc';
 import { ROOT_LOGGER } from '../logging';
+import { NodeKeys } from '../trust/node-keys';
 import { OutboxEntity } from './outbox.entity';
+import { OutboxService } from './outbox.service';
+
+/**
+ * Refusals that say "send it again with a fresh token": the command reached the node late, or
+ * before the node learnt the current signing key. They do not complete the command.
+ */
+const RESEND_CODES: ReadonlySet<string> = new Set(['delegation_expired', 'delegation_key_unknown']);
 
 /** Applies a command's result to the domain, inside the transaction that completes the command. */
 export type CommandResultHandler = (
@@ -41,6 +57,9 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
     private readonly clock: Clock,
     @Inject(AMQP_CONNECTION) connection: AmqpConnectionManager,
     @Inject(ROOT_LOGGER) logger: Logger,
+    private readonly nodeKeys: NodeKeys,
+    private readonly rpc: NodeRpc,
+    private readonly outbox: OutboxService,
   ) {
     this.logger = logger.child({ component: 'command-results' });
     this.consumer = new QueueConsumer({
@@ -77,6 +96,25 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
     }
     const reply = decoded.value;
     const sender = this.topology.nodeIdFromExchange(msg.fields.exchange);
+    const signature = sender
+      ? await checkNodeSignature(
+          (nodeId, kid) => this.nodeKeys.lookup(nodeId, kid),
+          sender,
+          msg.content,
+          msg.properties.headers,
+        )
+      : 'missing';
+    if (signature !== 'valid') {
+      this.logger.warn(
+        { sender, signature, commandId: reply.inReplyTo },
+        'command result without a valid node signature; refused',
+      );
+      return 'reject';
+    }
+    if (!reply.ok && RESEND_CODES.has(reply.error.code)) {
+      await this.resend(reply);
+      return 'ack';
+    }
     return this.dataSource.transaction(async (manager) => {
       const command = await manager.findOne(OutboxEntity, {
         where: { id: reply.inReplyTo },
@@ -103,6 +141,36 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
       await this.complete(manager, command, reply);
       return 'ack';
     });
+  }
+
+  /**
+   * Publishes the command again (same message id, so the node still applies it once) with a
+   * fresh delegation, after giving the node the current keys if it lacked them.
+   */
+  private async resend(reply: ReplyEnvelope): Promise<void> {
+    const command = await this.dataSource
+      .getRepository(OutboxEntity)
+      .findOneBy({ id: reply.inReplyTo });
+    if (!command || command.completedAt || command.deadline < this.clock.now()) return;
+    if (!reply.ok && reply.error.code === 'delegation_key_unknown' && command.principal) {
+      await this.rpc
+        .pushKeys({ id: command.nodeId, tenantId: command.principal.tenantId }, command.requestId)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { nodeId: command.nodeId, reason: errorMessage(error) },
+            'key set not delivered',
+          ),
+        );
+    }
+    await this.dataSource.query(
+      'UPDATE outbox SET published_at = NULL, next_attempt_at = $1 WHERE id = $2 AND completed_at IS NULL',
+      [this.clock.now(), command.id],
+    );
+    this.logger.info(
+      { commandId: command.id, code: reply.ok ? undefined : reply.error.code },
+      'command refused as stale by the node; sending it again with a fresh delegation',
+    );
+    this.outbox.notify();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { Principal } from '@causeway/contracts';
 
 /**
  * A command to a node, written in the same transaction as the state change it belongs to and
@@ -17,6 +18,10 @@ export class OutboxEntity {
 
   @Column('jsonb')
   payload!: Record<string, unknown>;
+
+  /** Who the command acts for (see Principal in libs/contracts). */
+  @Column('jsonb', { nullable: true })
+  principal!: Principal | null;
 
   @Column('text', { name: 'request_id' })
   requestId!: string;

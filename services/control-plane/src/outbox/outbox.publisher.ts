@@ -119,6 +119,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
   private async publish(repo: Repository<OutboxEntity>, row: OutboxEntity): Promise<boolean> {
     const attempts = row.attempts + 1;
     try {
+      if (!row.principal) throw new Error('command has no principal to act for');
       await this.bridge.publishCommand({
         messageId: row.id,
         nodeId: row.nodeId,
@@ -127,6 +128,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
         requestId: row.requestId,
         deadline: row.deadline.getTime(),
         timeoutMs: PUBLISH_TIMEOUT_MS,
+        principal: row.principal,
       });
       await repo.update(
         { id: row.id },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { MethodPayload, MutatingMethod } from '@causeway/contracts';
+import { BRIDGE_METHODS, type MethodPayload, type MutatingMethod } from '@causeway/contracts';
 import { Clock } from '../common/clock';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { OutboxEntity } from './outbox.entity';
@@ -11,6 +11,8 @@ export interface Command<M extends MutatingMethod> {
   method: M;
   payload: MethodPayload<M>;
   requestId: string;
+  /** Who the command acts for; the delegation sent with it grants only the method's permission. */
+  principal: { subject: string; tenantId: string; workspaceId?: string };
 }
 
 /**
@@ -38,6 +40,10 @@ export class OutboxService {
       method: command.method,
       payload: command.payload,
       requestId: command.requestId,
+      principal: {
+        ...command.principal,
+        permissions: [BRIDGE_METHODS[command.method].permission],
+      },
       deadline: new Date(now.getTime() + this.config.commandTtlMs),
       attempts: 0,
       nextAttemptAt: now,

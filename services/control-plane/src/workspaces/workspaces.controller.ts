@@ -8,7 +8,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { z } from 'zod';
-import { RequirePermission } from '../access/permission.decorator';
+import { Caller, RequirePermission } from '../access/permission.decorator';
+import type { Principal } from '../access/principal';
 import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
 import { createWorkspaceSchema, workspaceListSchema, workspaceViewSchema } from './workspaces.dto';
@@ -33,8 +34,13 @@ export class WorkspacesController {
   })
   @ApiBody({ schema: schema(createWorkspaceSchema) })
   @ApiAcceptedResponse({ schema: schema(workspaceViewSchema) })
-  create(@Param('tenant') tenant: string, @Body() body: unknown, @RequestId() requestId: string) {
-    return this.workspaces.create(tenant, body, requestId);
+  create(
+    @Param('tenant') tenant: string,
+    @Body() body: unknown,
+    @RequestId() requestId: string,
+    @Caller() caller: Principal,
+  ) {
+    return this.workspaces.create(tenant, body, { requestId, subject: caller.subject });
   }
 
   @Get()

@@ -45,7 +45,11 @@ export class WorkspacesService implements OnModuleInit {
    * Records the workspace and the command that provisions it on its node in one transaction:
    * if the broker is down the command waits in the outbox, and nothing is lost.
    */
-  async create(tenantSlug: string, input: unknown, requestId: string): Promise<WorkspaceView> {
+  async create(
+    tenantSlug: string,
+    input: unknown,
+    caller: { requestId: string; subject: string },
+  ): Promise<WorkspaceView> {
     const { name, node: nodeId } = parseInput(createWorkspaceSchema, input, 'workspace');
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const node = await this.nodes.findById(nodeId);
@@ -66,7 +70,8 @@ export class WorkspacesService implements OnModuleInit {
         nodeId: node.id,
         method: 'workspace.provision',
         payload: { workspaceId: id, tenantId: tenant.id, name },
-        requestId,
+        requestId: caller.requestId,
+        principal: { subject: caller.subject, tenantId: tenant.id, workspaceId: id },
       });
     });
     this.outbox.notify();

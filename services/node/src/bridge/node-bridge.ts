@@ -8,14 +8,24 @@ import type { Logger } from 'pino';
 import {
   BridgeServer,
   BridgeTopology,
+  DelegationVerifier,
   HeartbeatPublisher,
   createBridgeConnection,
+  type RefusedDelegation,
 } from '@causeway/bridge';
+import { delegationIssuer } from '@causeway/contracts';
+import { NodeAudit } from '../audit/node-audit';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
 import { parseFaults } from '../faults/faults';
 import { CompletionRecords } from '../state/completion-records';
 import { NodeStore } from '../state/node-store';
+import { AccessRules } from '../trust/access-rules';
+import { CertificateRenewer } from '../trust/certificate-renewer';
+import { NodeIdentity } from '../trust/node-identity';
+import { DurableReplayCache } from '../trust/replay-cache';
+import { TrustHandlers } from '../trust/trust.handlers';
+import { TrustStore } from '../trust/trust-store';
 import { WorkspacesHandlers } from '../workspaces/workspaces.handlers';
 import { NODE_VERSION } from '../version';
 
@@ -29,14 +39,38 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly connection;
   private readonly server: BridgeServer;
   private readonly heartbeat: HeartbeatPublisher;
+  private readonly renewer: CertificateRenewer;
+  private readonly replay: DurableReplayCache;
 
   constructor(
     @Inject(NODE_CONFIG) config: NodeConfig,
     @Inject(NODE_LOGGER) logger: Logger,
     diagnostics: DiagnosticsHandlers,
     workspaces: WorkspacesHandlers,
+    trustHandlers: TrustHandlers,
     @Inject(NodeStore) private readonly store: NodeStore,
+    @Inject(NodeIdentity) identity: NodeIdentity,
+    @Inject(TrustStore) trust: TrustStore,
+    @Inject(NodeAudit) audit: NodeAudit,
   ) {
+    const rules = AccessRules.load(config.stateDir, config.tenantId);
+    this.replay = new DurableReplayCache(store);
+    const verifier = new DelegationVerifier({
+      issuer: delegationIssuer(config.bridgeNamespace),
+      nodeId: config.nodeId,
+      key: (kid) => trust.key(kid),
+      replay: this.replay,
+    });
+    this.renewer = new CertificateRenewer({
+      nodeId: config.nodeId,
+      controlPlane: config.controlPlane,
+      identity,
+      trust,
+      audit,
+      logger,
+      renewBeforeSeconds: config.certRenewBeforeSeconds,
+      checkIntervalMs: config.certCheckIntervalMs,
+    });
     const topology = new BridgeTopology(config.bridgeNamespace);
     this.connection = createBridgeConnection({
       url: config.amqpUrl,
@@ -49,7 +83,19 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
       nodeId: config.nodeId,
       logger,
       prefetch: config.prefetch,
-      handlers: { ...diagnostics.handlers(), ...workspaces.handlers() },
+      handlers: {
+        ...diagnostics.handlers(),
+        ...workspaces.handlers(),
+        ...trustHandlers.handlers(),
+      },
+      trust: {
+        verifier,
+        signer: identity.signer,
+        authorize: (method, principal, payload) => rules.authorize(method, principal, payload),
+        onRefused: (event) => {
+          audit.record(refusalEvent(event));
+        },
+      },
       completions: new CompletionRecords(store),
       faults: parseFaults(config.faults, logger),
     });
@@ -60,18 +106,41 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
       version: NODE_VERSION,
       intervalMs: config.heartbeatIntervalMs,
       logger,
+      signer: identity.signer,
     });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.server.start();
     this.heartbeat.start();
+    this.renewer.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.renewer.stop();
     await this.server.stop();
     await this.heartbeat.stop();
     await this.connection.close();
+    this.replay.close();
     this.store.close();
   }
+}
+
+/** What the audit trail keeps of a refused request: the claims when genuine, never the token. */
+function refusalEvent(event: RefusedDelegation) {
+  return {
+    code: event.code === 'forbidden' ? ('access.denied' as const) : ('delegation.refused' as const),
+    fields: {
+      reason: event.reason,
+      errorCode: event.code,
+      method: event.method,
+      messageId: event.messageId,
+      requestId: event.requestId,
+      kid: event.kid ?? null,
+      subject: event.claims?.sub ?? event.principal?.subject ?? null,
+      tenantId: event.claims?.tid ?? event.principal?.tenantId ?? null,
+      audience: event.claims?.aud ?? null,
+      jti: event.claims?.jti ?? null,
+    },
+  };
 }

@@ -9,7 +9,7 @@ export const NODE_ENV = {
   ...SHARED_ENV,
   CAUSEWAY_NODE_ID: {
     schema: z.uuid(),
-    expects: 'the node id (a UUID) printed when the node was registered',
+    expects: 'the node id (a UUID); normally read from the enrolment in the state directory',
   },
   CAUSEWAY_STATE_DIR: {
     schema: z.string().min(1),
@@ -23,6 +23,21 @@ export const NODE_ENV = {
     expects:
       'empty, or fault injection for resilience tests such as crash-after-record:workspace.provision',
     default: '',
+  },
+  CAUSEWAY_CERT_RENEW_BEFORE_SECONDS: {
+    schema: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600),
+    expects:
+      'seconds before expiry at which the node renews its certificate (0 = when a third of its lifetime is left)',
+    default: '0',
+  },
+  CAUSEWAY_CERT_CHECK_INTERVAL_MS: {
+    schema: z.coerce.number().int().min(100).max(3_600_000),
+    expects: 'milliseconds between checks of the certificate expiry (100-3600000)',
+    default: '60000',
   },
   CAUSEWAY_HEARTBEAT_INTERVAL_MS: {
     schema: z.coerce.number().int().min(100).max(600_000),
@@ -38,6 +53,11 @@ export const NODE_ENV = {
 
 export interface NodeConfig {
   nodeId: string;
+  /** From the enrolment: the tenant this node serves, and where its control plane is. */
+  tenantId: string;
+  controlPlane: string;
+  certRenewBeforeSeconds: number;
+  certCheckIntervalMs: number;
   amqpUrl: string;
   bridgeNamespace: string;
   stateDir: string;
@@ -54,20 +74,25 @@ export interface NodeConfig {
 export function loadNodeConfig(env: Record<string, string | undefined> = process.env): NodeConfig {
   const stateDir = env.CAUSEWAY_STATE_DIR || NODE_ENV.CAUSEWAY_STATE_DIR.default;
   const enrolled = readEnrolment(stateDir);
+  if (!enrolled) {
+    throw new ConfigError(
+      `Invalid configuration: ${stateDir} holds no enrolled node (${ENROLMENT_FILE}). Enrol it first with "causeway-node enroll --control-plane URL --token TOKEN --name NAME --state-dir ${stateDir}", or set CAUSEWAY_STATE_DIR to the directory you enrolled into.`,
+    );
+  }
   const v = parseEnv(NODE_ENV, {
-    ...(enrolled
-      ? {
-          CAUSEWAY_NODE_ID: enrolled.nodeId,
-          CAUSEWAY_AMQP_URL: enrolled.amqpUrl,
-          CAUSEWAY_BRIDGE_NAMESPACE: enrolled.bridgeNamespace,
-        }
-      : {}),
+    CAUSEWAY_NODE_ID: enrolled.nodeId,
+    CAUSEWAY_AMQP_URL: enrolled.amqpUrl,
+    CAUSEWAY_BRIDGE_NAMESPACE: enrolled.bridgeNamespace,
     ...Object.fromEntries(
       Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
     ),
   });
   return {
     nodeId: v.CAUSEWAY_NODE_ID,
+    tenantId: enrolled.tenantId,
+    controlPlane: enrolled.controlPlane,
+    certRenewBeforeSeconds: v.CAUSEWAY_CERT_RENEW_BEFORE_SECONDS,
+    certCheckIntervalMs: v.CAUSEWAY_CERT_CHECK_INTERVAL_MS,
     amqpUrl: v.CAUSEWAY_AMQP_URL,
     bridgeNamespace: v.CAUSEWAY_BRIDGE_NAMESPACE,
     stateDir: v.CAUSEWAY_STATE_DIR,

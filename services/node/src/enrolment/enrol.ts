@@ -3,10 +3,17 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createCsr, generateKeyPair } from '@causeway/crypto';
+import { delegationIssuer, issuedCertificateSchema } from '@causeway/contracts';
+import {
+  createCsr,
+  generateKeyPair,
+  generateSigningKeyPair,
+  verifyPayload,
+} from '@causeway/crypto';
+import { STATE_FILES } from '../trust/files';
 
 /** What enrolment leaves in the state directory for `causeway-node run` to start from. */
-export const ENROLMENT_FILE = 'node.json';
+export const ENROLMENT_FILE = STATE_FILES.enrolment;
 
 export const enrolmentFileSchema = z.strictObject({
   nodeId: z.uuid(),
@@ -20,13 +27,10 @@ export const enrolmentFileSchema = z.strictObject({
 });
 export type EnrolmentFile = z.infer<typeof enrolmentFileSchema>;
 
-const enrolResponseSchema = z.object({
+const enrolResponseSchema = issuedCertificateSchema.extend({
   nodeId: z.uuid(),
   tenantId: z.uuid(),
   region: z.string(),
-  certificatePem: z.string(),
-  caChainPem: z.string(),
-  certificateNotAfter: z.string(),
   broker: z.object({ amqpUrl: z.string() }),
   bridgeNamespace: z.string(),
 });
@@ -53,8 +57,8 @@ export async function enrol(options: {
   }
   await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   await chmod(options.stateDir, 0o700);
-  say('generating the node key pair');
-  const keys = await generateKeyPair();
+  say('generating the node key pairs');
+  const [keys, signing] = await Promise.all([generateKeyPair(), generateSigningKeyPair()]);
   const nodeId = randomUUID();
   const csr = createCsr({
     privateKeyPem: keys.privateKeyPem,
@@ -67,7 +71,12 @@ export async function enrol(options: {
     res = await fetch(new URL('/api/v1/enroll', options.controlPlane), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: options.token, csr, name: options.name }),
+      body: JSON.stringify({
+        token: options.token,
+        csr,
+        name: options.name,
+        signingKey: signing.publicKeyPem,
+      }),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
@@ -83,11 +92,25 @@ export async function enrol(options: {
   const granted = enrolResponseSchema.parse(body);
   if (granted.nodeId !== nodeId)
     throw new EnrolmentError('the control plane answered for another node id');
+  // Pinned from now on: the key set must be signed by the CA that just issued our certificate.
+  const keySet = JSON.parse(granted.trust.document) as { issuer?: unknown };
+  if (
+    !verifyPayload(
+      granted.caChainPem,
+      Buffer.from(granted.trust.document, 'utf8'),
+      Buffer.from(granted.trust.signature, 'base64'),
+    ) ||
+    keySet.issuer !== delegationIssuer(granted.bridgeNamespace)
+  ) {
+    throw new EnrolmentError("the control plane's signing keys are not signed by its CA");
+  }
   const write = (file: string, data: string) =>
     writeFile(join(options.stateDir, file), data, { mode: 0o600, flag: 'wx' });
-  await write('node.key', keys.privateKeyPem);
-  await write('node.crt', granted.certificatePem);
-  await write('ca.crt', granted.caChainPem);
+  await write(STATE_FILES.certificateKey, keys.privateKeyPem);
+  await write(STATE_FILES.signingKey, signing.privateKeyPem);
+  await write(STATE_FILES.certificate, granted.certificatePem);
+  await write(STATE_FILES.caChain, granted.caChainPem);
+  await write(STATE_FILES.trust, `${JSON.stringify(granted.trust)}\n`);
   const record: EnrolmentFile = {
     nodeId,
     tenantId: granted.tenantId,

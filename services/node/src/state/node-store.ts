@@ -19,6 +19,19 @@ const MIGRATIONS: readonly string[] = [
      name TEXT NOT NULL,
      created_at TEXT NOT NULL
    );`,
+  // Delegation token ids seen, kept until the token expires (replay protection across restarts),
+  // and the node's own hash-chained audit trail.
+  `CREATE TABLE seen_tokens (
+     jti TEXT NOT NULL CONSTRAINT seen_tokens_pk PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX seen_tokens_expiry ON seen_tokens (expires_at);
+   CREATE TABLE audit_log (
+     seq INTEGER NOT NULL CONSTRAINT audit_log_pk PRIMARY KEY,
+     prev_hash TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     body TEXT NOT NULL
+   );`,
 ];
 
 /**

@@ -1,0 +1,33 @@
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequirePermission } from '../access/permission.decorator';
+import { RequestId } from '../common/request-id';
+import { KeyRotation } from './key-rotation';
+import { SigningKeysService } from './signing-keys.service';
+
+@ApiTags('signing keys')
+@ApiBearerAuth()
+@Controller('api/v1/admin/signing-keys')
+export class SigningKeysController {
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly rotation: KeyRotation,
+  ) {}
+
+  @Get()
+  @RequirePermission('signing-keys.read')
+  @ApiOperation({ summary: "The control plane's delegation signing keys (public ids and states)" })
+  async list() {
+    return { items: await this.keys.list() };
+  }
+
+  @Post('rotate')
+  @HttpCode(200)
+  @RequirePermission('signing-keys.rotate')
+  @ApiOperation({
+    summary: 'Rotate the delegation signing key: announce, activate, retire; no request fails',
+  })
+  rotate(@RequestId() requestId: string) {
+    return this.rotation.rotate(requestId);
+  }
+}
