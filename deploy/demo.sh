@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm run demo`: the control plane, one registered node and a seeded tenant, on this machine.
-# Keeps running until Ctrl-C. State (token, node id, logs) lives in .causeway/demo/.
+# `npm run demo`: the control plane, one enrolled node and a seeded tenant, on this machine.
+# Keeps running until Ctrl-C. State (token, node keys, logs) lives in .causeway/demo/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash deploy/prepare.sh
@@ -29,24 +29,9 @@ base="http://${CAUSEWAY_HTTP_HOST}:${CAUSEWAY_HTTP_PORT}"
 if ! "${cp_cli[@]}" nodes list --tenant demo >/dev/null 2>&1; then
   "${cp_cli[@]}" tenants create --slug demo --name "Demo Company" --region eu-west
 fi
-node_id=$("${cp_cli[@]}" nodes list --tenant demo --json | node -e '
-  const items = JSON.parse(require("fs").readFileSync(0, "utf8")).items;
-  const n = items.find((i) => i.name === "demo-node-1");
-  process.stdout.write(n ? n.id : "");')
-# The node's own broker user: its password is shown once, so keep it (mode 600) for later runs.
-node_env="$state/node.env"
-if [ -z "$node_id" ] || [ ! -s "$node_env" ] || ! grep -q "CAUSEWAY_NODE_ID=$node_id" "$node_env"; then
-  if [ -z "$node_id" ]; then
-    access=$("${cp_cli[@]}" nodes register --tenant demo --name demo-node-1 --json)
-  else
-    access=$("${cp_cli[@]}" nodes credentials --node "$node_id" --json)
-  fi
-  (umask 077 && printf '%s' "$access" | node -e '
-    const a = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    process.stdout.write(`CAUSEWAY_NODE_ID=${a.nodeId}\nCAUSEWAY_AMQP_URL=${a.broker.amqpUrl}\n`);' >"$node_env")
-fi
-node_id=$(sed -n 's/^CAUSEWAY_NODE_ID=//p' "$node_env")
-node_amqp_url=$(sed -n 's/^CAUSEWAY_AMQP_URL=//p' "$node_env")
+node_state="${CAUSEWAY_STATE_DIR:-$state/node-state}"
+# Left over from the days nodes were registered with a broker password: no longer used.
+rm -f "$state/node.env"
 
 pids=()
 cleanup() {
@@ -56,23 +41,75 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Stops the demo when one of its processes has died, showing the end of the logs.
+check_alive() {
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { echo "causeway: a process stopped; see $state/*.log" >&2; tail -n 5 "$state"/*.log >&2; exit 1; }
+  done
+}
+
 node services/control-plane/dist/main.js >"$state/control-plane.log" 2>&1 &
-pids+=($!)
-CAUSEWAY_NODE_ID="$node_id" CAUSEWAY_AMQP_URL="$node_amqp_url" CAUSEWAY_STATE_DIR="${CAUSEWAY_STATE_DIR:-$state/node-state}" node services/node/dist/main.js >"$state/node.log" 2>&1 &
 pids+=($!)
 
 ready=""
 for _ in $(seq 1 120); do
-  if curl -fsS -H "Authorization: Bearer $CAUSEWAY_ADMIN_TOKEN" "$base/api/v1/nodes/$node_id" 2>/dev/null | grep -q '"status":"online"'; then
+  if curl -fsS "$base/readyz" >/dev/null 2>&1; then
     ready=yes
     break
   fi
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || { echo "causeway: a process stopped; see $state/*.log" >&2; tail -n 5 "$state"/*.log >&2; exit 1; }
-  done
+  check_alive
   sleep 0.5
 done
-[ -n "$ready" ] || { echo "causeway: the node did not come online in 60 s; see $state/*.log" >&2; exit 1; }
+[ -n "$ready" ] || { echo "causeway: the control plane was not ready in 60 s; see $state/control-plane.log" >&2; exit 1; }
+
+# The node enrols once, with a one-time join token; its keys and node.json stay in its state
+# directory, and every later run starts from them alone.
+if [ ! -f "$node_state/node.json" ]; then
+  if [ -n "$(ls -A "$node_state" 2>/dev/null)" ]; then
+    # No enrolment, but not empty: an earlier version's node, or an interrupted enrolment.
+    if [ -n "${CAUSEWAY_STATE_DIR:-}" ]; then
+      echo "causeway: $node_state is not empty but holds no enrolled node; empty it or set another CAUSEWAY_STATE_DIR" >&2
+      exit 1
+    fi
+    mv "$node_state" "$node_state.old-$(date +%s)"
+  fi
+  # A node of this name from an earlier run cannot run without the keys it enrolled with: cut it
+  # off and enrol under a fresh name (a name stays taken, even by a revoked node).
+  node_name=demo-node-1
+  stale=$("${cp_cli[@]}" nodes list --tenant demo --json | node -e '
+    const items = JSON.parse(require("fs").readFileSync(0, "utf8")).items;
+    const n = items.find((i) => i.name === process.argv[1]);
+    process.stdout.write(n ? `${n.id} ${n.status}` : "");' "$node_name")
+  if [ -n "$stale" ]; then
+    [ "${stale#* }" = revoked ] || "${cp_cli[@]}" nodes revoke --node "${stale%% *}" >/dev/null
+    node_name="demo-node-1-$(date +%s)"
+  fi
+  token=$("${cp_cli[@]}" join-tokens create --tenant demo --json | node -e '
+    process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).token);')
+  node services/node/dist/cli/main.js enroll --control-plane "$base" --token "$token" \
+    --name "$node_name" --state-dir "$node_state"
+  unset token
+fi
+node_id=$(node -e '
+  process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).nodeId);' \
+  "$node_state/node.json")
+
+CAUSEWAY_STATE_DIR="$node_state" node services/node/dist/main.js >"$state/node.log" 2>&1 &
+pids+=($!)
+
+online=""
+for _ in $(seq 1 120); do
+  view=$(curl -fsS -H "Authorization: Bearer $CAUSEWAY_ADMIN_TOKEN" "$base/api/v1/nodes/$node_id" 2>/dev/null || true)
+  if printf '%s' "$view" | grep -q '"status":"online"'; then
+    online=yes
+    break
+  fi
+  check_alive
+  sleep 0.5
+done
+[ -n "$online" ] || { echo "causeway: the node did not come online in 60 s; see $state/*.log" >&2; exit 1; }
+node_name=$(printf '%s' "$view" | node -e '
+  process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).name);')
 
 cat <<MSG
 
@@ -81,7 +118,7 @@ cat <<MSG
   Control plane   $base
   API reference   $base/api/docs
   Tenant          demo (region eu-west)
-  Node            demo-node-1  id $node_id  (online)
+  Node            $node_name  id $node_id  (online)
 
   Sign in: the API takes the platform operator token as a bearer token:
     export CAUSEWAY_TOKEN=\$(cat $state/admin-token)

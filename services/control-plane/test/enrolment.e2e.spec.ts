@@ -1,9 +1,17 @@
-import { readFileSync, rmSync, statSync, mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync, statSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { createCsr, generateKeyPair, verifyNodeCertificate } from '@causeway/crypto';
-import { ServiceProcess, eventually } from '@causeway/testing';
+import {
+  createCsr,
+  generateKeyPair,
+  generateSigningKeyPair,
+  loadSigningPrivateKey,
+  signingKeyId,
+  verifyNodeCertificate,
+} from '@causeway/crypto';
+import { ServiceProcess, enrolNodeProcess, eventually } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { HEARTBEAT_MS, Stack } from './harness';
 
@@ -58,9 +66,19 @@ describe('node enrolment with one-time join tokens', () => {
     const { nodeId } = JSON.parse(enrolled.out) as { nodeId: string };
     stack.nodeIds.push(nodeId);
 
-    // The private key never left the node and is readable by its user only.
+    // The private keys never left the node and are readable by its user only.
     expect(statSync(join(dir, 'node.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'signing.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'node.json')).mode & 0o777).toBe(0o600);
+    // The control plane recorded the public half of exactly the node's signing key.
+    const recorded = (await stack.app
+      .get(DataSource)
+      .query('SELECT signing_key_pem FROM nodes WHERE id = $1', [nodeId])) as Array<{
+      signing_key_pem: string;
+    }>;
+    expect(signingKeyId(recorded[0]?.signing_key_pem ?? '')).toBe(
+      signingKeyId(loadSigningPrivateKey(readFileSync(join(dir, 'signing.key'), 'utf8'))),
+    );
     const cert = verifyNodeCertificate({
       certPem: readFileSync(join(dir, 'node.crt'), 'utf8'),
       caCertPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
@@ -121,6 +139,39 @@ describe('node enrolment with one-time join tokens', () => {
     expect(JSON.stringify(listed)).not.toContain(token);
   });
 
+  it('never trusts a node whose signing key it did not record at enrolment', async () => {
+    const { token } = await newToken();
+    const { nodeId, stateDir: dir } = await enrolNodeProcess({
+      controlPlaneUrl: url,
+      token,
+      name: 'edge-swapped',
+      stateDir: stateDir(),
+    });
+    stack.nodeIds.push(nodeId);
+    // Someone with the node's files but another signing key (a stolen broker password, say).
+    const other = await generateSigningKeyPair();
+    rmSync(join(dir, 'signing.key'));
+    writeFileSync(join(dir, 'signing.key'), other.privateKeyPem, { mode: 0o600 });
+    const node = new ServiceProcess('services/node/dist/main.js', {
+      CAUSEWAY_STATE_DIR: dir,
+      CAUSEWAY_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+    });
+    stack.nodes.push(node);
+
+    // Its heartbeats reach the control plane and are refused, so it never comes online.
+    await eventually(
+      () =>
+        stack.logs.some(
+          (l) => l.includes('heartbeat without a valid node signature') && l.includes(nodeId),
+        ),
+      { timeoutMs: 20_000, what: 'the heartbeat signed by an unknown key refused' },
+    );
+    const view = (await stack.http().get(`/api/v1/nodes/${nodeId}`).expect(200)).body as NodeView;
+    expect(view).toMatchObject({ status: 'offline', lastHeartbeatAt: null });
+    const ping = await stack.http().post(`/api/v1/nodes/${nodeId}/ping`).send({}).expect(503);
+    expect(ping.body.code).toBe('node_unavailable');
+  });
+
   it('refuses expired and revoked tokens, and a bad CSR without consuming the token', async () => {
     const expired = await newToken();
     // Time passes: the token's expiry moves into the past.
@@ -144,10 +195,11 @@ describe('node enrolment with one-time join tokens', () => {
     );
 
     const good = await newToken();
+    const { publicKeyPem: signingKey } = await generateSigningKeyPair();
     const badCsr = await stack
       .anonymous()
       .post('/api/v1/enroll')
-      .send({ token: good.token, csr: 'x'.repeat(200), name: 'bad' });
+      .send({ token: good.token, csr: 'x'.repeat(200), name: 'bad', signingKey });
     expect(badCsr.status).toBe(400);
     expect(badCsr.body.code).toBe('invalid_csr');
     const keys = await generateKeyPair();
@@ -155,8 +207,21 @@ describe('node enrolment with one-time join tokens', () => {
     const wrongCn = await stack
       .anonymous()
       .post('/api/v1/enroll')
-      .send({ token: good.token, csr: notAUuid, name: 'bad' });
+      .send({ token: good.token, csr: notAUuid, name: 'bad', signingKey });
     expect(wrongCn.body.code).toBe('invalid_csr');
+    // A signing key that is not Ed25519 (here the certificate's RSA key) is refused.
+    const rsaSigningKey = await stack
+      .anonymous()
+      .post('/api/v1/enroll')
+      .send({
+        token: good.token,
+        csr: createCsr({ privateKeyPem: keys.privateKeyPem, commonName: randomUUID() }),
+        name: 'bad',
+        signingKey: keys.publicKeyPem,
+      });
+    expect(rsaSigningKey.status).toBe(400);
+    expect(rsaSigningKey.body).toMatchObject({ code: 'validation_failed' });
+    expect(rsaSigningKey.body.message).toContain('Ed25519');
     // A name already taken in the tenant is refused, and does not burn the token either.
     const taken = await enrolCli(good.token, 'edge-1', stateDir());
     expect(taken.err).toContain('[conflict]');

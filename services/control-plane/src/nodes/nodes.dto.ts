@@ -23,14 +23,16 @@ export const nodeViewSchema = z.object({
   startedAt: z.iso.datetime().nullable(),
   lastHeartbeatAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
+  /** The node's current certificate; nodes renew it on their own before it expires. */
+  certificate: z
+    .object({
+      serial: z.string(),
+      notAfter: z.iso.datetime(),
+      renewedAt: z.iso.datetime().nullable(),
+    })
+    .nullable(),
   createdAt: z.iso.datetime(),
 });
 export type NodeView = z.infer<typeof nodeViewSchema>;
 
 export const nodeListSchema = z.object({ items: z.array(nodeViewSchema) });
-
-export const registerNodeSchema = z.strictObject({
-  tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/),
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use 1-63 letters, digits, . _ or -'),
-});
-export type RegisterNode = z.infer<typeof registerNodeSchema>;

@@ -197,6 +197,14 @@ export class NodesService implements OnApplicationBootstrap {
       startedAt: node.startedAt?.toISOString() ?? null,
       lastHeartbeatAt: node.lastHeartbeatAt?.toISOString() ?? null,
       revokedAt: node.revokedAt?.toISOString() ?? null,
+      certificate:
+        node.certSerial && node.certNotAfter
+          ? {
+              serial: node.certSerial,
+              notAfter: node.certNotAfter.toISOString(),
+              renewedAt: node.renewedAt?.toISOString() ?? null,
+            }
+          : null,
       createdAt: node.createdAt.toISOString(),
     };
   }

@@ -155,8 +155,12 @@ export class SigningKeysService implements OnApplicationBootstrap {
       }
       const now = this.clock.now();
       const old = await manager.query<KeyRow[]>(
+        `SELECT * FROM signing_keys WHERE status = 'active'`,
+      );
+      // The private half is destroyed with the retirement: nothing can sign with it again.
+      await manager.query(
         `UPDATE signing_keys SET status = 'retired', retired_at = $1, sealed_private_key = NULL
-         WHERE status = 'active' RETURNING kid`,
+         WHERE status = 'active'`,
         [now],
       );
       await manager.query(

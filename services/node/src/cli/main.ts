@@ -1,6 +1,10 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NodeAudit } from '../audit/node-audit';
 import { enrol } from '../enrolment/enrol';
+import { NodeStore } from '../state/node-store';
 import { runNode } from '../main';
 import { NODE_VERSION } from '../version';
 
@@ -10,6 +14,10 @@ Usage:
   causeway-node enroll --control-plane URL --token TOKEN --name NAME [--state-dir DIR]
                            enrol this node with a one-time join token (or $CAUSEWAY_JOIN_TOKEN)
   causeway-node run        run the node until SIGTERM/SIGINT (the default)
+  causeway-node audit [--state-dir DIR]
+                           print the node's audit trail (refused requests, key and certificate changes)
+  causeway-node audit verify [--state-dir DIR]
+                           check the audit trail's hash chain; exit 1 at the first broken entry
   causeway-node version    print the version
 
 Options:
@@ -77,6 +85,39 @@ function main(argv: string[]): void {
           process.exit(1);
         },
       );
+      return;
+    }
+    case 'audit': {
+      const dir = values['state-dir'] ?? process.env.CAUSEWAY_STATE_DIR ?? '/var/lib/causeway-node';
+      if (!existsSync(join(dir, 'node.db'))) {
+        process.stderr.write(`causeway-node: ${dir} holds no node database; check --state-dir\n`);
+        process.exit(1);
+      }
+      const store = NodeStore.open(dir);
+      try {
+        const audit = new NodeAudit(store);
+        if (positionals[1] === 'verify') {
+          const problem = audit.verify();
+          process.stdout.write(
+            values.json
+              ? `${JSON.stringify({ ok: !problem, problem: problem ?? null })}\n`
+              : problem
+                ? `audit trail broken: ${problem.kind} at position ${problem.position}\n`
+                : `audit trail intact (${audit.list().length} entries)\n`,
+          );
+          if (problem) process.exitCode = 1;
+          return;
+        }
+        for (const entry of audit.list()) {
+          process.stdout.write(
+            values.json
+              ? `${JSON.stringify(entry)}\n`
+              : `${entry.seq}  ${entry.at}  ${entry.code}  ${JSON.stringify(entry.fields)}\n`,
+          );
+        }
+      } finally {
+        store.close();
+      }
       return;
     }
     case 'version':
