@@ -61,8 +61,8 @@ Service account used by the pods.
 {{- end }}
 
 {{/*
-Secret holding CAUSEWAY_DATABASE_URL, CAUSEWAY_AMQP_URL and CAUSEWAY_ADMIN_TOKEN: the existing
-one when given, otherwise the one this chart creates.
+Secret holding CAUSEWAY_DATABASE_URL, CAUSEWAY_AMQP_URL, CAUSEWAY_ADMIN_TOKEN and
+CAUSEWAY_CA_SEAL_KEY: the existing one when given, otherwise the one this chart creates.
 */}}
 {{- define "causeway-cp.secretName" -}}
 {{- default (include "causeway-cp.fullname" .) .Values.existingSecret }}

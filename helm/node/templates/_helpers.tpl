@@ -61,11 +61,23 @@ Service account used by the pods.
 {{- end }}
 
 {{/*
-Secret holding CAUSEWAY_AMQP_URL: the existing one when given, otherwise the one this chart
-creates.
+The node's state directory (CAUSEWAY_STATE_DIR), checked to lie below the volume's mount path:
+enrolment creates it and sets its mode, which it can do in a subdirectory of the volume it owns,
+but not on the volume's root (owned by root; fsGroup only sets its group).
 */}}
-{{- define "causeway-node.secretName" -}}
-{{- default (include "causeway-node.fullname" .) .Values.existingSecret }}
+{{- define "causeway-node.stateDir" -}}
+{{- $mount := trimSuffix "/" .Values.persistence.mountPath }}
+{{- if not (hasPrefix (printf "%s/" $mount) .Values.config.stateDir) }}
+{{- fail (printf "config.stateDir (%s) must be a subdirectory of persistence.mountPath (%s)" .Values.config.stateDir .Values.persistence.mountPath) }}
+{{- end }}
+{{- .Values.config.stateDir }}
+{{- end }}
+
+{{/*
+The state volume's claim: the existing one when given, otherwise the one this chart creates.
+*/}}
+{{- define "causeway-node.claimName" -}}
+{{- .Values.persistence.existingClaim | default (printf "%s-state" (include "causeway-node.fullname" .)) }}
 {{- end }}
 
 {{/*

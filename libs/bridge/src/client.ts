@@ -93,13 +93,14 @@ export class BridgeClient {
   }
 
   async start(): Promise<void> {
-    await this.channel.consume(this.options.topology.replyQueue(this.options.instanceId), (msg) =>
-      this.onReply(msg, generationOf(this.channel)).catch((error: unknown) => {
+    await this.channel.consume(this.options.topology.replyQueue(this.options.instanceId), (msg) => {
+      const generation = generationOf(this.channel);
+      this.onReply(msg, generation).catch((error: unknown) => {
         // Could not check it (database away): put it back rather than lose a genuine answer.
         this.logger.warn({ reason: errorMessage(error) }, 'reply not processed; requeued');
-        settle(this.channel, msg, generationOf(this.channel), 'requeue');
-      }),
-    );
+        settle(this.channel, msg, generation, 'requeue');
+      });
+    });
   }
 
   /**

@@ -500,14 +500,13 @@ export class BridgeServer {
 }
 
 function refusalSentence(reason: RefusalReason): string {
-  switch (reason) {
-    case 'expired':
-      return 'The delegation token expired before the node handled the request. Try again.';
-    case 'unknown_key':
-      return 'The request is signed with a key this node does not know (yet); the control plane must send its current keys.';
-    default:
-      return `The node refused the request's delegation token (${reason.replace('_', ' ')}).`;
+  if (reason === 'expired') {
+    return 'The delegation token expired before the node handled the request. Try again.';
   }
+  if (reason === 'unknown_key') {
+    return 'The request is signed with a key this node does not know (yet); the control plane must send its current keys.';
+  }
+  return `The node refused the request's delegation token (${reason.replaceAll('_', ' ')}).`;
 }
 
 /** A child logger created on first use, then reused. */

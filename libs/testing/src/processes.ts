@@ -126,7 +126,7 @@ export async function enrolNodeProcess(
     throw new Error(`causeway-node enroll exited with ${String(code)}: ${proc.stderr.join('')}`);
   }
   const printed = proc.lines.at(-1);
-  let result: { nodeId?: unknown; stateDir?: unknown };
+  let result: { nodeId?: unknown };
   try {
     result = JSON.parse(printed ?? '') as typeof result;
   } catch {

@@ -145,11 +145,10 @@ describe('causeway-cp (operator CLI on the control plane)', () => {
   });
 
   it('refuses to issue join tokens when no CA seal key is configured', async () => {
-    const { CAUSEWAY_CA_SEAL_KEY: _unset, ...withoutCa } = env;
     const res = await cli(
       'services/control-plane/dist/cli/main.js',
       ['join-tokens', 'create', '--tenant', 'acme'],
-      withoutCa,
+      { ...env, CAUSEWAY_CA_SEAL_KEY: '' },
     );
     expect(res.code).toBe(1);
     expect(res.err).toContain('CAUSEWAY_CA_SEAL_KEY');

@@ -71,11 +71,12 @@ describe('node enrolment with one-time join tokens', () => {
     expect(statSync(join(dir, 'signing.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'node.json')).mode & 0o777).toBe(0o600);
     // The control plane recorded the public half of exactly the node's signing key.
-    const recorded = (await stack.app
+    const recorded = await stack.app
       .get(DataSource)
-      .query('SELECT signing_key_pem FROM nodes WHERE id = $1', [nodeId])) as Array<{
-      signing_key_pem: string;
-    }>;
+      .query<Array<{ signing_key_pem: string }>>(
+        'SELECT signing_key_pem FROM nodes WHERE id = $1',
+        [nodeId],
+      );
     expect(signingKeyId(recorded[0]?.signing_key_pem ?? '')).toBe(
       signingKeyId(loadSigningPrivateKey(readFileSync(join(dir, 'signing.key'), 'utf8'))),
     );

@@ -1,3 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renewalProofMessage } from '@causeway/contracts';
+import { createCsr, generateKeyPair, generateSigningKeyPair, signPayload } from '@causeway/crypto';
 import { ServiceProcess, eventually } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { Stack } from './harness';
@@ -76,21 +80,29 @@ describe('rotation while requests flow (real control plane, broker and node proc
     };
     const workers = [0, 1, 2, 3, 4, 5].map((w) => worker(w));
     const watching = watcher();
-
-    for (let round = 0; round < 2; round += 1) {
-      await new Promise((r) => setTimeout(r, 3000));
-      const rotated = await stack.http().post('/api/v1/admin/signing-keys/rotate').expect(200);
-      expect(rotated.body).toMatchObject({ nodesUpdated: 1, nodesMissed: 0 });
-      kids.add(rotated.body.kid as string);
+    const rotations: unknown[] = [];
+    try {
+      for (let round = 0; round < 2; round += 1) {
+        await new Promise((r) => setTimeout(r, 3000));
+        const rotated = await stack.http().post('/api/v1/admin/signing-keys/rotate');
+        rotations.push(rotated.body);
+        if (rotated.status === 200) kids.add(rotated.body.kid as string);
+      }
+      // Keep the traffic going until the node renewed its certificate at least twice.
+      await eventually(() => serials.size >= 3, {
+        timeoutMs: 30_000,
+        what: 'two certificate renewals',
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      // Whatever failed above, the traffic stops, so the next suite starts clean.
+      stop = true;
+      await Promise.allSettled([...workers, watching]);
     }
-    // Keep the traffic going until the node renewed its certificate at least twice.
-    await eventually(() => serials.size >= 3, {
-      timeoutMs: 30_000,
-      what: 'two certificate renewals',
-    });
-    await new Promise((r) => setTimeout(r, 1000));
-    stop = true;
-    await Promise.all([...workers, watching]);
+    expect(rotations).toEqual([
+      expect.objectContaining({ nodesUpdated: 1, nodesMissed: 0 }),
+      expect.objectContaining({ nodesUpdated: 1, nodesMissed: 0 }),
+    ]);
 
     const failed = outcomes.filter((o) => o.status !== 200);
     expect(failed).toEqual([]);
@@ -101,5 +113,64 @@ describe('rotation while requests flow (real control plane, broker and node proc
     expect(codes.filter((c) => c === 'certificate.renewed').length).toBeGreaterThanOrEqual(2);
     expect(codes.filter((c) => c === 'trust.keys_updated').length).toBeGreaterThanOrEqual(2);
     expect(codes).not.toContain('delegation.refused');
+  });
+});
+
+describe('a renewal whose answer was lost (real control plane and node process)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ CAUSEWAY_NODE_CERT_VALIDITY_SECONDS: '300' });
+    await stack.createTenant('acme');
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('recovers: the node proves with the key the control plane recorded, not the old one', async () => {
+    const node = await stack.registerNode('acme', 'lost-answer-node');
+    const dir = stack.stateDirOf(node.id);
+    // What the node does before asking: new keys written as pending...
+    const certificateKeys = await generateKeyPair();
+    const signingKeys = await generateSigningKeyPair();
+    writeFileSync(join(dir, 'node.key.next'), certificateKeys.privateKeyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'signing.key.next'), signingKeys.privateKeyPem, { mode: 0o600 });
+    // ...then the request, proven with the current key. The control plane records it, and the
+    // answer never reaches the node (a time-out, a cut connection).
+    const csr = createCsr({ privateKeyPem: certificateKeys.privateKeyPem, commonName: node.id });
+    const at = new Date().toISOString();
+    const proof = signPayload(
+      readFileSync(join(dir, 'node.key'), 'utf8'),
+      Buffer.from(
+        renewalProofMessage({ nodeId: node.id, at, csr, signingKey: signingKeys.publicKeyPem }),
+        'utf8',
+      ),
+    ).toString('base64');
+    await stack
+      .anonymous()
+      .post(`/api/v1/nodes/${node.id}/certificate`)
+      .send({ csr, signingKey: signingKeys.publicKeyPem, at, proof })
+      .expect(200);
+    const recorded = (await nodeView(stack, node.id)).certificate?.serial;
+
+    // The node starts with its old certificate on disk and renews at once.
+    stack.startNode(node.id, {
+      CAUSEWAY_CERT_RENEW_BEFORE_SECONDS: '299',
+      CAUSEWAY_CERT_CHECK_INTERVAL_MS: '250',
+    });
+    const renewed = await eventually(
+      async () => {
+        const view = await nodeView(stack, node.id);
+        const serial = view.certificate?.serial;
+        return view.status === 'online' && serial !== recorded ? view : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a renewal after the lost answer' },
+    );
+    expect(renewed.certificate?.renewedAt).not.toBeNull();
+    await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({ echo: 'ok' }).expect(200);
+    const codes = await auditCodes(dir);
+    expect(codes).toContain('certificate.renewed');
+    expect(codes).not.toContain('certificate.renewal_failed');
   });
 });

@@ -11,6 +11,8 @@ export interface CreateCsrOptions {
   publicKeyPem?: string;
   /** The node id; the CA refuses the CSR unless it equals the id the join token was made for. */
   commonName: string;
+  /** Optional: the tenant id the node expects to join; the CA refuses a token of another tenant. */
+  organization?: string;
 }
 
 /**
@@ -30,7 +32,12 @@ export function createCsr(options: CreateCsrOptions): string {
   const privateKey = forge.pki.privateKeyFromPem(pkcs8Pem);
   const csr = forge.pki.createCertificationRequest();
   csr.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
-  csr.setSubject([{ shortName: 'CN', value: commonName }]);
+  csr.setSubject([
+    { shortName: 'CN', value: commonName },
+    ...(options.organization === undefined
+      ? []
+      : [{ shortName: 'O', value: requireId(options.organization, 'organization') }]),
+  ]);
   csr.sign(privateKey, forge.md.sha256.create());
   return forge.pki.certificationRequestToPem(csr);
 }
@@ -38,6 +45,8 @@ export function createCsr(options: CreateCsrOptions): string {
 /** What the CA may rely on after `inspectCsr`: the proven key and the name it was signed with. */
 export interface CsrInfo {
   commonName: string;
+  /** The tenant id the node asked to join, when it named one; the CA compares it to the token's. */
+  organization?: string;
   /** The CSR's public key as SPKI PEM: the key the node proved it holds. */
   publicKeyPem: string;
   keyBits: number;
@@ -106,22 +115,31 @@ export function inspectCsr(csrPem: string): CsrInfo {
   }
   if (!valid) throw invalid('The CSR signature does not verify with its own key.');
 
-  return { commonName: readSoleCommonName(csr), publicKeyPem, keyBits: rsaModulusBits(key) };
+  return { ...readSubject(csr), publicKeyPem, keyBits: rsaModulusBits(key) };
 }
 
-function readSoleCommonName(csr: forge.pki.CertificateSigningRequest): string {
+/**
+ * The subject is one CN (the node id), optionally followed by one O (the tenant id the node
+ * expects to join); nothing else, so the CA is never asked to certify names it does not check.
+ */
+function readSubject(csr: forge.pki.CertificateSigningRequest): {
+  commonName: string;
+  organization?: string;
+} {
   const attributes = csr.subject.attributes;
-  const only = attributes.length === 1 ? attributes[0] : undefined;
-  const value: unknown = only?.value;
-  if (
-    !only ||
-    only.type !== forge.pki.oids.commonName ||
-    typeof value !== 'string' ||
-    value === ''
-  ) {
-    throw invalid('The CSR subject must be exactly one common name (the node id).');
+  const [cn, o, ...rest] = attributes;
+  const text = (a: (typeof attributes)[number] | undefined, oid: string): string | undefined => {
+    const value: unknown = a?.value;
+    return a && a.type === oid && typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const commonName = text(cn, forge.pki.oids.commonName);
+  const organization = o === undefined ? undefined : text(o, forge.pki.oids.organizationName);
+  if (!commonName || rest.length > 0 || (o !== undefined && !organization)) {
+    throw invalid(
+      'The CSR subject must be one common name (the node id), optionally with one organization (the tenant id).',
+    );
   }
-  return value;
+  return organization === undefined ? { commonName } : { commonName, organization };
 }
 
 function invalid(message: string, cause?: unknown): PkiError {

@@ -15,6 +15,8 @@ Usage:
   causeway dead-letters list [--node NODE_ID] [--limit N]
   causeway dead-letters show ID
   causeway dead-letters replay ID
+  causeway signing-keys list
+  causeway signing-keys rotate
 
 Options:
   --url URL     the control plane (default $CAUSEWAY_URL or http://127.0.0.1:8080)
@@ -169,6 +171,19 @@ async function run(argv: string[]): Promise<number> {
       out(
         data,
         `replayed to ${String(data.sourceQueue)} (${String(data.replayCount)} time(s) so far)`,
+      );
+      return 0;
+    }
+    case 'signing-keys list': {
+      const data = await api.call<{ items: Row[] }>('GET', '/api/v1/admin/signing-keys');
+      out(data, table(data.items, ['kid', 'status', 'activatedAt', 'retiredAt', 'trusted']));
+      return 0;
+    }
+    case 'signing-keys rotate': {
+      const data = await api.call<Row>('POST', '/api/v1/admin/signing-keys/rotate');
+      out(
+        data,
+        `signing key ${cell(data.kid)} active, ${cell(data.retired)} retired; ${cell(data.nodesUpdated)} node(s) updated, ${cell(data.nodesMissed)} will catch up on their next request`,
       );
       return 0;
     }

@@ -55,7 +55,7 @@ export class CertificateRenewal {
       throw new CausewayError('renewal_refused');
     };
     const authority = await this.ca.authority();
-    return this.dataSource.transaction(async (manager) => {
+    const issued = await this.dataSource.transaction(async (manager) => {
       // Locked: two renewals of one node at once would both read the same "previous" key.
       const node = await manager.findOne(NodeEntity, {
         where: { id: nodeId },
@@ -114,7 +114,6 @@ export class CertificateRenewal {
           renewedAt: at,
         },
       );
-      this.nodeKeys.invalidate(nodeId);
       this.logger.info(
         { nodeId, serial: issued.serial, notAfter: issued.notAfter.toISOString() },
         'node certificate renewed',
@@ -126,5 +125,8 @@ export class CertificateRenewal {
         trust: await this.keys.keySet(),
       };
     });
+    // After the commit: a read before it would cache the old keys again.
+    this.nodeKeys.invalidate(nodeId);
+    return issued;
   }
 }

@@ -101,8 +101,9 @@ export class EnrolmentService {
     if (!this.ca.enabled) throw new CausewayError('enrolment_unavailable');
     requireSigningKey(signingKey);
     let nodeId: string;
+    let requestedTenant: string | undefined;
     try {
-      nodeId = inspectCsr(csr).commonName;
+      ({ commonName: nodeId, organization: requestedTenant } = inspectCsr(csr));
     } catch (error) {
       if (isPkiError(error))
         throw new CausewayError(
@@ -137,6 +138,16 @@ export class EnrolmentService {
     let issued: ReturnType<typeof signNodeCertificate>;
     let credentials: NodeBrokerCredentials;
     try {
+      if (requestedTenant !== undefined && requestedTenant !== grant.tenant_id) {
+        this.logger.warn(
+          { nodeId, joinTokenId: grant.id },
+          'enrolment refused: the CSR names another tenant than the join token',
+        );
+        throw new CausewayError(
+          'invalid_csr',
+          'The certificate request names another tenant (O) than the one the join token belongs to.',
+        );
+      }
       const authority = await this.ca.authority();
       issued = signNodeCertificate({
         ca: authority,

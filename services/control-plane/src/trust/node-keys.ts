@@ -6,6 +6,8 @@ import { loadSigningPublicKey, signingKeyId } from '@causeway/crypto';
 
 /** Re-read at least this often, so a revocation or renewal by another instance takes effect. */
 const CACHE_MS = 2000;
+/** An unknown key id triggers a fresh read at most this often per node (forgeries cost little). */
+const MISS_REFRESH_MS = 100;
 
 /**
  * The keys each node signs its messages with, as the control plane accepts them: the current
@@ -19,9 +21,20 @@ export class NodeKeys {
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** The node's key with this id, or undefined: unknown node, revoked, or not its key. */
+  /**
+   * The node's key with this id, or undefined: unknown node, revoked, or not its key. An id not
+   * in the cached set is looked up once more in the database (the node may have just renewed,
+   * through another instance), at most every MISS_REFRESH_MS per node.
+   */
   async lookup(nodeId: string, kid: string): Promise<KeyObject | undefined> {
-    return (await this.keysOf(nodeId)).get(kid);
+    const key = (await this.keysOf(nodeId)).get(kid);
+    if (key) return key;
+    const cached = this.cache.get(nodeId);
+    if (cached && Date.now() - cached.readAt >= MISS_REFRESH_MS) {
+      this.cache.delete(nodeId);
+      return (await this.keysOf(nodeId)).get(kid);
+    }
+    return undefined;
   }
 
   /** Forgets what this instance knows of a node (after its revocation or renewal). */

@@ -84,13 +84,28 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.enabled) await this.ensureActive();
+    if (!this.enabled) return;
+    await this.ensureActive();
+    // Unsealed now, so the first request after a start does not wait for scrypt.
+    await this.activeKey();
   }
 
-  /** The key that signs delegations now; re-read every few seconds so rotations spread. */
+  /**
+   * The key that signs delegations now. Re-read in the background every few seconds so that
+   * rotations by other instances spread; requests never wait for that (unsealing costs about a
+   * second of scrypt), they sign with the key read before, which nodes trust through the grace.
+   */
   activeKey(): Promise<ActiveSigningKey> {
     const cached = this.active;
-    if (cached && Date.now() - cached.readAt < ACTIVE_KEY_CACHE_MS) {
+    if (cached) {
+      if (Date.now() - cached.readAt >= ACTIVE_KEY_CACHE_MS && !this.reading) {
+        this.reading = this.readActive()
+          .catch((error: unknown) => {
+            this.logger.warn({ err: error }, 'could not re-read the active signing key');
+            return cached.key;
+          })
+          .finally(() => (this.reading = undefined));
+      }
       return Promise.resolve(cached.key);
     }
     this.reading ??= this.readActive().finally(() => (this.reading = undefined));
@@ -204,6 +219,9 @@ export class SigningKeysService implements OnApplicationBootstrap {
     }
     const row = rows[0];
     if (!row?.sealed_private_key) throw new Error('the active signing key has no private key');
+    // A key another instance retired is forgotten here too, not kept in memory until restart.
+    const previous = this.active?.key.kid;
+    if (previous !== undefined && previous !== row.kid) this.unsealed.delete(previous);
     let privateKey = this.unsealed.get(row.kid);
     if (!privateKey) {
       privateKey = loadSigningPrivateKey(
@@ -232,6 +250,8 @@ export class SigningKeysService implements OnApplicationBootstrap {
     const pair = await generateSigningKeyPair();
     const kid = signingKeyId(pair.publicKeyPem);
     const now = this.clock.now();
+    // Kept unsealed here: the instance that rotates signs with it at once, without scrypt.
+    this.unsealed.set(kid, loadSigningPrivateKey(pair.privateKeyPem));
     await manager.query(
       `INSERT INTO signing_keys (kid, public_key_pem, sealed_private_key, status, created_at, activated_at)
        VALUES ($1, $2, $3, $4, $5, $6)`,

@@ -37,6 +37,11 @@ export class NodeIdentity {
     return readFileSync(join(this.stateDir, STATE_FILES.certificate), 'utf8');
   }
 
+  /** The CA pinned at enrolment; renewals never replace it. */
+  caCertificatePem(): string {
+    return readFileSync(join(this.stateDir, STATE_FILES.caChain), 'utf8');
+  }
+
   certificateKeyPem(): string {
     return readFileSync(join(this.stateDir, STATE_FILES.certificateKey), 'utf8');
   }
