@@ -24,7 +24,7 @@ describe('node enrolment with one-time join tokens', () => {
     dirs.push(dir);
     return dir;
   };
-  const enrolCli = async (token: string, name: string, dir: string) => {
+  const enrolCli = async (token: string, name: string, dir: string, ...extra: string[]) => {
     const proc = new ServiceProcess('services/node/dist/cli/main.js', {}, [
       'enroll',
       '--control-plane',
@@ -36,6 +36,7 @@ describe('node enrolment with one-time join tokens', () => {
       '--state-dir',
       dir,
       '--json',
+      ...extra,
     ]);
     return { code: await proc.exited, out: proc.lines.join('\n'), err: proc.stderr.join('') };
   };
@@ -230,6 +231,24 @@ describe('node enrolment with one-time join tokens', () => {
     const ok = await enrolCli(good.token, 'edge-3', stateDir());
     expect(ok.code).toBe(0);
     stack.nodeIds.push((JSON.parse(ok.out) as { nodeId: string }).nodeId);
+  });
+
+  it("refuses a CSR that names another tenant than the token's, without consuming the token", async () => {
+    const { token } = await newToken('acme');
+    const ids = await stack.app
+      .get(DataSource)
+      .query<Array<{ slug: string; id: string }>>('SELECT slug, id FROM tenants');
+    const acmeId = ids.find((t) => t.slug === 'acme')?.id ?? '';
+    const globexId = ids.find((t) => t.slug === 'globex')?.id ?? '';
+    const wrong = await enrolCli(token, 'tenant-check', stateDir(), '--tenant-id', globexId);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('[invalid_csr]');
+    expect(wrong.err).toContain('another tenant');
+    const right = await enrolCli(token, 'tenant-check', stateDir(), '--tenant-id', acmeId);
+    expect(right.code).toBe(0);
+    const enrolled = JSON.parse(right.out) as { nodeId: string; tenantId: string };
+    expect(enrolled.tenantId).toBe(acmeId);
+    stack.nodeIds.push(enrolled.nodeId);
   });
 
   it('creates, lists and revokes join tokens with the causeway admin CLI', async () => {

@@ -191,16 +191,34 @@ describe('node enrolment PKI', () => {
       expectCode(() => inspectCsr(forge.pki.certificationRequestToPem(csr)), 'invalid_csr');
     });
 
-    it('refuses a CSR whose subject is more than one CN', () => {
+    it('reads an optional O (the tenant asked for) and refuses any other subject shape', () => {
       const key = forge.pki.privateKeyFromPem(nodeKeys.privateKeyPem);
-      const csr = forge.pki.createCertificationRequest();
-      csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-      csr.setSubject([
-        { shortName: 'CN', value: NODE },
-        { shortName: 'O', value: 'other-tenant' },
-      ]);
-      csr.sign(key, forge.md.sha256.create());
-      expectCode(() => inspectCsr(forge.pki.certificationRequestToPem(csr)), 'invalid_csr');
+      const csrWith = (subject: forge.pki.CertificateField[]): string => {
+        const csr = forge.pki.createCertificationRequest();
+        csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+        csr.setSubject(subject);
+        csr.sign(key, forge.md.sha256.create());
+        return forge.pki.certificationRequestToPem(csr);
+      };
+      expect(
+        inspectCsr(csrWith([{ shortName: 'CN', value: NODE }, { shortName: 'O', value: TENANT }])),
+      ).toMatchObject({ commonName: NODE, organization: TENANT });
+      expect(inspectCsr(csrWith([{ shortName: 'CN', value: NODE }])).organization).toBeUndefined();
+      for (const subject of [
+        [{ shortName: 'CN', value: NODE }, { shortName: 'OU', value: 'x' }],
+        [{ shortName: 'O', value: TENANT }, { shortName: 'CN', value: NODE }],
+        [
+          { shortName: 'CN', value: NODE },
+          { shortName: 'O', value: TENANT },
+          { shortName: 'O', value: TENANT },
+        ],
+        [
+          { shortName: 'CN', value: NODE },
+          { shortName: 'CN', value: NODE },
+        ],
+      ]) {
+        expectCode(() => inspectCsr(csrWith(subject)), 'invalid_csr');
+      }
     });
 
     it('refuses malformed input', () => {

@@ -11,8 +11,9 @@ import { NODE_VERSION } from '../version';
 const HELP = `causeway-node: the Causeway node (runs in your network, dials out to the service bridge)
 
 Usage:
-  causeway-node enroll --control-plane URL --token TOKEN --name NAME [--state-dir DIR]
-                           enrol this node with a one-time join token (or $CAUSEWAY_JOIN_TOKEN)
+  causeway-node enroll --control-plane URL --token TOKEN --name NAME [--state-dir DIR] [--tenant-id ID]
+                           enrol this node with a one-time join token (or $CAUSEWAY_JOIN_TOKEN);
+                           with --tenant-id, a token of any other tenant is refused
   causeway-node run        run the node until SIGTERM/SIGINT (the default)
   causeway-node audit [--state-dir DIR]
                            print the node's audit trail (refused requests, key and certificate changes)
@@ -37,6 +38,7 @@ function main(argv: string[]): void {
       token: { type: 'string' },
       name: { type: 'string' },
       'state-dir': { type: 'string' },
+      'tenant-id': { type: 'string' },
     },
   });
   const command = positionals[0] ?? 'run';
@@ -66,6 +68,7 @@ function main(argv: string[]): void {
         ),
         name: need(values.name, '--name'),
         stateDir: values['state-dir'] ?? process.env.CAUSEWAY_STATE_DIR ?? '/var/lib/causeway-node',
+        ...(values['tenant-id'] === undefined ? {} : { tenantId: values['tenant-id'] }),
         progress: values.json
           ? undefined
           : (step: string) => process.stderr.write(`causeway-node: ${step}\n`),

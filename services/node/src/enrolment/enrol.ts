@@ -47,6 +47,8 @@ export async function enrol(options: {
   token: string;
   name: string;
   stateDir: string;
+  /** The tenant the operator expects to join; a token of another tenant is then refused. */
+  tenantId?: string;
   progress?: (step: string) => void;
 }): Promise<EnrolmentFile> {
   const say = options.progress ?? (() => undefined);
@@ -64,6 +66,7 @@ export async function enrol(options: {
     privateKeyPem: keys.privateKeyPem,
     publicKeyPem: keys.publicKeyPem,
     commonName: nodeId,
+    ...(options.tenantId === undefined ? {} : { organization: options.tenantId }),
   });
   say(`sending the certificate request to ${options.controlPlane}`);
   let res: Response;
