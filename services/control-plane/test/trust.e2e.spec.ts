@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { UnsecuredJWT } from 'jose';
@@ -18,7 +18,7 @@ import {
   type ReplyEnvelope,
   type RequestEnvelope,
 } from '@causeway/contracts';
-import { generateSigningKeyPair, loadSigningPrivateKey } from '@causeway/crypto';
+import { generateSigningKeyPair, loadSigningPrivateKey, signingKeyId } from '@causeway/crypto';
 import { ServiceProcess, eventually, rawAmqp } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { SigningKeysService } from '../src/trust/signing-keys.service';
@@ -303,12 +303,73 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
         },
       );
     }
+    // A forged state-changing request changes nothing on the node.
+    const workspaceId = randomUUID();
+    const provision = request({
+      method: 'workspace.provision',
+      payload: { workspaceId, tenantId: node.tenantId, name: 'forged' },
+    });
+    const provisionBody = encode(provision);
+    const real = await mint(
+      provision,
+      provisionBody,
+      principal({ permissions: ['workspaces.create'] }),
+    );
+    const [h, p] = real.split('.') as [string, string, string];
+    publish(provisionBody, `${h}.${p}.${Buffer.alloc(64).toString('base64url')}`);
+    expect(await replyTo(provision.id)).toMatchObject({
+      ok: false,
+      error: { code: 'delegation_refused' },
+    });
+    expect(existsSync(join(stack.stateDirOf(node.id), 'workspaces', workspaceId))).toBe(false);
+
     const audit = await nodeAudit(stack.stateDirOf(node.id));
     const refused = audit
       .filter((e) => e.code === 'delegation.refused')
       .map((e) => e.fields.reason);
     for (const c of cases) expect(refused).toContain(c.reason);
     expect(await auditIntact(stack.stateDirOf(node.id))).toBe(true);
+  });
+
+  it('refuses a key set not signed by the pinned CA, so a forged key never gains trust', async () => {
+    const rogue = await generateSigningKeyPair();
+    const rogueKey = loadSigningPrivateKey(rogue.privateKeyPem);
+    const rogueKid = signingKeyId(rogueKey);
+    const genuine = await keys().keySet();
+    const set = JSON.parse(genuine.document) as {
+      version: number;
+      keys: Array<Record<string, unknown>>;
+    };
+    const jwk = createPublicKey(rogueKey).export({ format: 'jwk' });
+    set.version += 1;
+    set.keys.push({
+      kid: rogueKid,
+      status: 'active',
+      jwk: { kty: 'OKP', crv: 'Ed25519', x: jwk.x },
+    });
+    const forgedSet = request({
+      method: 'trust.update',
+      payload: { document: JSON.stringify(set), signature: genuine.signature },
+    });
+    publish(encode(forgedSet), undefined);
+    expect(await replyTo(forgedSet.id)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    // A token signed by the rogue key is still refused: its kid is unknown to the node.
+    const minter = new DelegationMinter({
+      issuer: keys().issuer,
+      ttlSeconds: 30,
+      activeKey: () => ({ kid: rogueKid, privateKey: rogueKey }),
+    });
+    const envelope = request();
+    const body = encode(envelope);
+    publish(body, await mint(envelope, body, principal(), minter));
+    expect(await replyTo(envelope.id)).toMatchObject({
+      ok: false,
+      error: { code: 'delegation_key_unknown' },
+    });
+    const audit = await nodeAudit(stack.stateDirOf(node.id));
+    expect(
+      audit.some((e) => e.code === 'trust.keys_refused' && e.fields.messageId === forgedSet.id),
+    ).toBe(true);
   });
 
   it('refuses a replayed request without answering it, and audits the replay', async () => {

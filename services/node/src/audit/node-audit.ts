@@ -7,6 +7,7 @@ export type NodeAuditCode =
   | 'delegation.refused'
   | 'access.denied'
   | 'trust.keys_updated'
+  | 'trust.keys_refused'
   | 'certificate.renewed'
   | 'certificate.renewal_failed';
 

@@ -13,8 +13,22 @@ export class TrustHandlers {
 
   handlers(): HandlerMap {
     return {
-      'trust.update': (keySet, { logger }) => {
-        const changed = this.trust.update(keySet);
+      'trust.update': (keySet, { logger, messageId, requestId }) => {
+        let changed: boolean;
+        try {
+          changed = this.trust.update(keySet);
+        } catch (error) {
+          // Not signed by the pinned CA, another installation's, or older: recorded, refused.
+          this.audit.record({
+            code: 'trust.keys_refused',
+            fields: {
+              messageId,
+              requestId,
+              reason: error instanceof Error ? error.message : String(error),
+            },
+          });
+          throw error;
+        }
         if (changed) {
           this.audit.record({
             code: 'trust.keys_updated',
