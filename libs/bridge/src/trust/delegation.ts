@@ -1,5 +1,13 @@
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import {
+  SignJWT,
+  errors as joseErrors,
+  importPKCS8,
+  importSPKI,
+  jwtVerify,
+  type CryptoKey,
+  type JWTHeaderParameters,
+} from 'jose';
 import {
   DELEGATION_ALG,
   DELEGATION_CLOCK_TOLERANCE_SECONDS,
@@ -13,6 +21,23 @@ import {
 /** SHA-256 of the exact message body, base64url: what a delegation token binds itself to. */
 export function bodyDigest(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('base64url');
+}
+
+/**
+ * jose works on WebCrypto keys; handed a KeyObject it converts it on every call (Node 20 has no
+ * KeyObject.toCryptoKey). Converting once per key saves that on every request.
+ */
+const cryptoKeys = new WeakMap<KeyObject, Promise<CryptoKey>>();
+function asCryptoKey(key: KeyObject): Promise<CryptoKey> {
+  let converted = cryptoKeys.get(key);
+  if (!converted) {
+    converted =
+      key.type === 'private'
+        ? importPKCS8(key.export({ type: 'pkcs8', format: 'pem' }).toString(), DELEGATION_ALG)
+        : importSPKI(key.export({ type: 'spki', format: 'pem' }).toString(), DELEGATION_ALG);
+    cryptoKeys.set(key, converted);
+  }
+  return converted;
 }
 
 /** The control plane's current signing key, as the minter uses it. */
@@ -70,7 +95,7 @@ export class DelegationMinter {
       .setJti(randomUUID())
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttl)
-      .sign(key.privateKey);
+      .sign(await asCryptoKey(key.privateKey));
   }
 }
 
@@ -153,7 +178,7 @@ export class DelegationVerifier {
           kid = header.kid;
           const key = header.kid === undefined ? undefined : this.options.key(header.kid);
           if (!key) throw new UnknownKey(header.kid);
-          return key;
+          return asCryptoKey(key);
         },
         {
           algorithms: [DELEGATION_ALG],
