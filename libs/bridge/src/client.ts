@@ -23,7 +23,7 @@ import { StreamTopology } from './stream/topology';
 import { createChannel, generationOf, settle } from './connection';
 import { BridgeTopology, replyRoute } from './topology';
 import type { DelegationMinter } from './trust/delegation';
-import { checkNodeSignature, type NodeKeyLookup } from './trust/reply-signature';
+import { checkSender, type NodeKeyLookup } from './trust/reply-signature';
 
 /**
  * What the control plane needs to speak for users on the bridge: it mints a delegation for each
@@ -294,15 +294,11 @@ export class BridgeClient {
   }
 
   private async onReply(msg: ConsumeMessage, generation: number): Promise<void> {
-    const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
-    const signature = sender
-      ? await checkNodeSignature(
-          this.options.trust.nodeKeys,
-          sender,
-          msg.content,
-          msg.properties.headers,
-        )
-      : 'missing';
+    const { sender, signature } = await checkSender(
+      (exchange) => this.options.topology.nodeIdFromExchange(exchange),
+      this.options.trust.nodeKeys,
+      msg,
+    );
     if (signature !== 'valid') {
       // Not signed by the node it came through: a forgery (or a revoked node). Never trusted.
       this.logger.warn(

@@ -8,11 +8,7 @@ import { decode, encode } from './codec';
 import { createChannel } from './connection';
 import { QueueConsumer, type Disposition } from './consumer';
 import { BridgeTopology, ROUTE_HEARTBEAT } from './topology';
-import {
-  checkNodeSignature,
-  type MessageSigner,
-  type NodeKeyLookup,
-} from './trust/reply-signature';
+import { checkSender, type MessageSigner, type NodeKeyLookup } from './trust/reply-signature';
 
 export interface HeartbeatPublisherOptions {
   connection: AmqpConnectionManager;
@@ -129,7 +125,11 @@ export class HeartbeatListener {
       );
       return 'reject';
     }
-    const sender = this.options.topology.nodeIdFromExchange(msg.fields.exchange);
+    const { sender, signature } = await checkSender(
+      (exchange) => this.options.topology.nodeIdFromExchange(exchange),
+      this.options.nodeKeys,
+      msg,
+    );
     if (sender !== decoded.value.nodeId) {
       this.options.logger.warn(
         { sender, claimed: decoded.value.nodeId },
@@ -137,12 +137,6 @@ export class HeartbeatListener {
       );
       return 'reject';
     }
-    const signature = await checkNodeSignature(
-      this.options.nodeKeys,
-      sender,
-      msg.content,
-      msg.properties.headers,
-    );
     if (signature !== 'valid') {
       this.options.logger.warn(
         { nodeId: sender, signature },

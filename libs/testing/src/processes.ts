@@ -137,3 +137,35 @@ export async function enrolNodeProcess(
   }
   return { nodeId: result.nodeId, stateDir };
 }
+
+export interface NodeAuditEntry {
+  seq: number;
+  at: string;
+  code: string;
+  fields: Record<string, unknown>;
+}
+
+/** A node's audit trail, read with `causeway-node audit --json` as an operator would. */
+export async function readNodeAudit(stateDir: string): Promise<NodeAuditEntry[]> {
+  const cli = new ServiceProcess('services/node/dist/cli/main.js', {}, [
+    'audit',
+    '--json',
+    '--state-dir',
+    stateDir,
+  ]);
+  const code = await cli.exited;
+  if (code !== 0) throw new Error(`causeway-node audit failed: ${cli.stderr.join('')}`);
+  return cli.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as NodeAuditEntry);
+}
+
+/** True when `causeway-node audit verify` finds the node's hash chain intact. */
+export async function nodeAuditIntact(stateDir: string): Promise<boolean> {
+  const cli = new ServiceProcess('services/node/dist/cli/main.js', {}, [
+    'audit',
+    'verify',
+    '--json',
+    '--state-dir',
+    stateDir,
+  ]);
+  return (await cli.exited) === 0;
+}

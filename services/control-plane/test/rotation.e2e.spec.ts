@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renewalProofMessage } from '@causeway/contracts';
 import { createCsr, generateKeyPair, generateSigningKeyPair, signPayload } from '@causeway/crypto';
-import { ServiceProcess, eventually } from '@causeway/testing';
+import { eventually, readNodeAudit } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { Stack } from './harness';
 
@@ -11,16 +11,7 @@ async function nodeView(stack: Stack, id: string): Promise<NodeView> {
 }
 
 async function auditCodes(stateDir: string): Promise<string[]> {
-  const cli = new ServiceProcess('services/node/dist/cli/main.js', {}, [
-    'audit',
-    '--json',
-    '--state-dir',
-    stateDir,
-  ]);
-  if ((await cli.exited) !== 0) throw new Error(cli.stderr.join(''));
-  return cli.lines
-    .filter((l) => l.startsWith('{'))
-    .map((l) => (JSON.parse(l) as { code: string }).code);
+  return (await readNodeAudit(stateDir)).map((e) => e.code);
 }
 
 describe('rotation while requests flow (real control plane, broker and node process)', () => {
@@ -113,19 +104,6 @@ describe('rotation while requests flow (real control plane, broker and node proc
     expect(codes.filter((c) => c === 'certificate.renewed').length).toBeGreaterThanOrEqual(2);
     expect(codes.filter((c) => c === 'trust.keys_updated').length).toBeGreaterThanOrEqual(2);
     expect(codes).not.toContain('delegation.refused');
-  });
-});
-
-describe('a renewal whose answer was lost (real control plane and node process)', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await Stack.start({ CAUSEWAY_NODE_CERT_VALIDITY_SECONDS: '300' });
-    await stack.createTenant('acme');
-  });
-
-  afterAll(async () => {
-    await stack?.close();
   });
 
   it('recovers: the node proves with the key the control plane recorded, not the old one', async () => {

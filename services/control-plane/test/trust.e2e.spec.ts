@@ -19,40 +19,10 @@ import {
   type RequestEnvelope,
 } from '@causeway/contracts';
 import { generateSigningKeyPair, loadSigningPrivateKey, signingKeyId } from '@causeway/crypto';
-import { ServiceProcess, eventually, rawAmqp } from '@causeway/testing';
+import { eventually, nodeAuditIntact, rawAmqp, readNodeAudit } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { SigningKeysService } from '../src/trust/signing-keys.service';
 import { HEARTBEAT_MS, OFFLINE_AFTER_MS, Stack } from './harness';
-
-interface AuditEntry {
-  seq: number;
-  code: string;
-  fields: Record<string, unknown>;
-}
-
-/** The node's own audit trail, read with its CLI as an operator would. */
-async function nodeAudit(stateDir: string): Promise<AuditEntry[]> {
-  const cli = new ServiceProcess('services/node/dist/cli/main.js', {}, [
-    'audit',
-    '--json',
-    '--state-dir',
-    stateDir,
-  ]);
-  const code = await cli.exited;
-  if (code !== 0) throw new Error(`causeway-node audit failed: ${cli.stderr.join('')}`);
-  return cli.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AuditEntry);
-}
-
-async function auditIntact(stateDir: string): Promise<boolean> {
-  const cli = new ServiceProcess('services/node/dist/cli/main.js', {}, [
-    'audit',
-    'verify',
-    '--json',
-    '--state-dir',
-    stateDir,
-  ]);
-  return (await cli.exited) === 0;
-}
 
 async function waitStatus(stack: Stack, id: string, status: NodeView['status']): Promise<NodeView> {
   return eventually(
@@ -323,12 +293,12 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
     });
     expect(existsSync(join(stack.stateDirOf(node.id), 'workspaces', workspaceId))).toBe(false);
 
-    const audit = await nodeAudit(stack.stateDirOf(node.id));
+    const audit = await readNodeAudit(stack.stateDirOf(node.id));
     const refused = audit
       .filter((e) => e.code === 'delegation.refused')
       .map((e) => e.fields.reason);
     for (const c of cases) expect(refused).toContain(c.reason);
-    expect(await auditIntact(stack.stateDirOf(node.id))).toBe(true);
+    expect(await nodeAuditIntact(stack.stateDirOf(node.id))).toBe(true);
   });
 
   it('refuses a key set not signed by the pinned CA, so a forged key never gains trust', async () => {
@@ -366,7 +336,7 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
       ok: false,
       error: { code: 'delegation_key_unknown' },
     });
-    const audit = await nodeAudit(stack.stateDirOf(node.id));
+    const audit = await readNodeAudit(stack.stateDirOf(node.id));
     expect(
       audit.some((e) => e.code === 'trust.keys_refused' && e.fields.messageId === forgedSet.id),
     ).toBe(true);
@@ -382,7 +352,7 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
     publish(body, token);
     const entry = await eventually(
       async () =>
-        (await nodeAudit(stack.stateDirOf(node.id))).find(
+        (await readNodeAudit(stack.stateDirOf(node.id))).find(
           (e) => e.fields.reason === 'replayed' && e.fields.messageId === envelope.id,
         ),
       { timeoutMs: 10_000, what: 'the replay in the audit trail' },
@@ -401,7 +371,7 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
     for (const envelope of [otherTenant, noPermission]) {
       expect(await replyTo(envelope.id)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     }
-    const denied = (await nodeAudit(stack.stateDirOf(node.id))).filter(
+    const denied = (await readNodeAudit(stack.stateDirOf(node.id))).filter(
       (e) => e.code === 'access.denied',
     );
     expect(denied.map((e) => e.fields.messageId)).toEqual(
@@ -491,7 +461,7 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
     stack.startNode(node.id);
     await waitStatus(stack, node.id, 'online');
     await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({ echo: 'after' }).expect(200);
-    const audit = await nodeAudit(stack.stateDirOf(node.id));
+    const audit = await readNodeAudit(stack.stateDirOf(node.id));
     expect(audit.some((e) => e.code === 'trust.keys_updated')).toBe(true);
     const list = await stack.http().get('/api/v1/admin/signing-keys').expect(200);
     expect(list.body.items).toEqual(

@@ -53,3 +53,24 @@ export async function checkNodeSignature(
   if (!key) return 'unknown_key';
   return verifyBytes(key, body, Buffer.from(signature, 'base64')) ? 'valid' : 'invalid';
 }
+
+/**
+ * Which node a message came through (its exchange names it) and whether that node signed it.
+ * Everything the control plane takes from nodes (replies, command results, heartbeats) is
+ * checked this one way.
+ */
+export async function checkSender(
+  nodeIdFromExchange: (exchange: string) => string | undefined,
+  lookup: NodeKeyLookup,
+  msg: {
+    content: Buffer;
+    fields: { exchange: string };
+    properties: { headers?: Record<string, unknown> };
+  },
+): Promise<{ sender: string | undefined; signature: SignatureCheck }> {
+  const sender = nodeIdFromExchange(msg.fields.exchange);
+  const signature = sender
+    ? await checkNodeSignature(lookup, sender, msg.content, msg.properties.headers)
+    : 'missing';
+  return { sender, signature };
+}

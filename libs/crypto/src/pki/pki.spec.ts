@@ -201,12 +201,23 @@ describe('node enrolment PKI', () => {
         return forge.pki.certificationRequestToPem(csr);
       };
       expect(
-        inspectCsr(csrWith([{ shortName: 'CN', value: NODE }, { shortName: 'O', value: TENANT }])),
+        inspectCsr(
+          csrWith([
+            { shortName: 'CN', value: NODE },
+            { shortName: 'O', value: TENANT },
+          ]),
+        ),
       ).toMatchObject({ commonName: NODE, organization: TENANT });
       expect(inspectCsr(csrWith([{ shortName: 'CN', value: NODE }])).organization).toBeUndefined();
       for (const subject of [
-        [{ shortName: 'CN', value: NODE }, { shortName: 'OU', value: 'x' }],
-        [{ shortName: 'O', value: TENANT }, { shortName: 'CN', value: NODE }],
+        [
+          { shortName: 'CN', value: NODE },
+          { shortName: 'OU', value: 'x' },
+        ],
+        [
+          { shortName: 'O', value: TENANT },
+          { shortName: 'CN', value: NODE },
+        ],
         [
           { shortName: 'CN', value: NODE },
           { shortName: 'O', value: TENANT },

@@ -22,7 +22,7 @@ import { NodeEntity } from '../nodes/node.entity';
 import { CertificateAuthorityService } from '../trust/certificate-authority';
 import { NodeKeys } from '../trust/node-keys';
 import { SigningKeysService } from '../trust/signing-keys.service';
-import { requireSigningKey } from './enrolment.service';
+import { csrChecked, requireSigningKey } from './enrolment.service';
 
 /**
  * Renews a node's certificate and signing key before the certificate expires. The request is
@@ -84,24 +84,16 @@ export class CertificateRenewal {
       ) {
         return refuse('proof signature does not verify');
       }
-      let issued: ReturnType<typeof signNodeCertificate>;
-      try {
-        issued = signNodeCertificate({
+      const issued = csrChecked(() =>
+        signNodeCertificate({
           ca: authority,
           csrPem: request.csr,
           nodeId,
           tenantId: node.tenantId,
           validitySeconds: this.config.nodeCertValiditySeconds,
           now,
-        });
-      } catch (error) {
-        if (isPkiError(error))
-          throw new CausewayError(
-            'invalid_csr',
-            `The certificate signing request is not valid: ${error.message}`,
-          );
-        throw error;
-      }
+        }),
+      );
       await manager.update(
         NodeEntity,
         { id: nodeId },

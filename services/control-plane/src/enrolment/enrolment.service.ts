@@ -100,18 +100,7 @@ export class EnrolmentService {
     const { token, csr, name, signingKey } = parseInput(enrolSchema, input, 'enrolment request');
     if (!this.ca.enabled) throw new CausewayError('enrolment_unavailable');
     requireSigningKey(signingKey);
-    let nodeId: string;
-    let requestedTenant: string | undefined;
-    try {
-      ({ commonName: nodeId, organization: requestedTenant } = inspectCsr(csr));
-    } catch (error) {
-      if (isPkiError(error))
-        throw new CausewayError(
-          'invalid_csr',
-          `The certificate signing request is not valid: ${error.message}`,
-        );
-      throw error;
-    }
+    const { commonName: nodeId, organization: requestedTenant } = csrChecked(() => inspectCsr(csr));
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(nodeId)) {
       throw new CausewayError(
         'invalid_csr',
@@ -225,6 +214,20 @@ export function requireSigningKey(pem: string): void {
       throw new CausewayError(
         'validation_failed',
         'signingKey must be an Ed25519 public key in SPKI PEM form.',
+      );
+    throw error;
+  }
+}
+
+/** Runs a CSR check or signing step; a refusal by the PKI becomes a clear `invalid_csr`. */
+export function csrChecked<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (isPkiError(error))
+      throw new CausewayError(
+        'invalid_csr',
+        `The certificate signing request is not valid: ${error.message}`,
       );
     throw error;
   }

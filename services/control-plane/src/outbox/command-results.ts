@@ -13,7 +13,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import {
   BridgeTopology,
   QueueConsumer,
-  checkNodeSignature,
+  checkSender,
   decode,
   errorMessage,
   type Disposition,
@@ -95,15 +95,11 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
       return 'reject';
     }
     const reply = decoded.value;
-    const sender = this.topology.nodeIdFromExchange(msg.fields.exchange);
-    const signature = sender
-      ? await checkNodeSignature(
-          (nodeId, kid) => this.nodeKeys.lookup(nodeId, kid),
-          sender,
-          msg.content,
-          msg.properties.headers,
-        )
-      : 'missing';
+    const { sender, signature } = await checkSender(
+      (exchange) => this.topology.nodeIdFromExchange(exchange),
+      (nodeId, kid) => this.nodeKeys.lookup(nodeId, kid),
+      msg,
+    );
     if (signature !== 'valid') {
       this.logger.warn(
         { sender, signature, commandId: reply.inReplyTo },
