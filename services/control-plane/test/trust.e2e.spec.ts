@@ -451,7 +451,44 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
     await waitStatus(stack, node.id, 'online');
   });
 
-  it('a node that missed a key rotation while offline gets the keys on its next request', async () => {
+  it('a node that missed an announcement gets the keys when it answers "unknown key", and nothing fails', async () => {
+    await Promise.all(stack.nodes.map((n) => n.stop()));
+    stack.startNode(node.id);
+    await waitStatus(stack, node.id, 'online');
+    // Let the key set sent on its return land first: this test is about a later rotation.
+    await new Promise((r) => setTimeout(r, 1000));
+    // A rotation whose announcement never reached the node (another instance, a lost push).
+    await keys().prepareRotation();
+    const { kid, keySet } = await keys().activateNext();
+    const version = (JSON.parse(keySet.document) as { version: number }).version;
+    // A request: refused with "unknown key", answered after the key set is sent.
+    await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({ echo: 'retried' }).expect(200);
+    // A command through the outbox: refused the same way, sent again, applied.
+    await keys().prepareRotation();
+    await keys().activateNext();
+    const created = await stack
+      .http()
+      .post('/api/v1/tenants/acme/workspaces')
+      .send({ name: 'after-silent-rotation', node: node.id })
+      .expect(202);
+    await eventually(
+      async () =>
+        (await stack.http().get(`/api/v1/tenants/acme/workspaces/${created.body.id}`).expect(200))
+          .body.state === 'ready',
+      { timeoutMs: 20_000, what: 'the workspace provisioned after the key set was sent' },
+    );
+    const audit = await readNodeAudit(stack.stateDirOf(node.id));
+    const unknown = audit.filter((e) => e.fields.reason === 'unknown_key');
+    expect(unknown.map((e) => e.fields.method)).toEqual(
+      expect.arrayContaining(['ping', 'workspace.provision']),
+    );
+    expect(unknown.some((e) => e.fields.kid === kid)).toBe(true);
+    expect(
+      audit.some((e) => e.code === 'trust.keys_updated' && Number(e.fields.version) >= version),
+    ).toBe(true);
+  });
+
+  it('a node that missed a key rotation while offline gets the keys as soon as it is back', async () => {
     await Promise.all(stack.nodes.map((n) => n.stop()));
     await waitStatus(stack, node.id, 'offline');
     const before = await keys().activeKey();
@@ -460,9 +497,15 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
     expect(rotated.body.kid).not.toBe(before.kid);
     stack.startNode(node.id);
     await waitStatus(stack, node.id, 'online');
+    // Pushed on its first heartbeat, before any request needs it.
+    await eventually(
+      async () =>
+        (await readNodeAudit(stack.stateDirOf(node.id))).find(
+          (e) => e.code === 'trust.keys_updated' && e.fields.version === rotated.body.version,
+        ),
+      { timeoutMs: 10_000, what: 'the rotated key set on the returning node' },
+    );
     await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({ echo: 'after' }).expect(200);
-    const audit = await readNodeAudit(stack.stateDirOf(node.id));
-    expect(audit.some((e) => e.code === 'trust.keys_updated')).toBe(true);
     const list = await stack.http().get('/api/v1/admin/signing-keys').expect(200);
     expect(list.body.items).toEqual(
       expect.arrayContaining([

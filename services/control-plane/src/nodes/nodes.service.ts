@@ -122,6 +122,7 @@ export class NodesService implements OnApplicationBootstrap {
   }
 
   async recordHeartbeat(beat: Heartbeat): Promise<void> {
+    const before = await this.nodes.findById(beat.nodeId);
     const known = await this.nodes.recordHeartbeat(beat.nodeId, {
       state: beat.state,
       version: beat.version,
@@ -130,8 +131,26 @@ export class NodesService implements OnApplicationBootstrap {
       // The control plane's own clock decides freshness: node clocks may drift.
       receivedAt: this.clock.now(),
     });
-    if (!known)
+    if (!known) {
       this.logger.warn({ nodeId: beat.nodeId }, 'heartbeat from an unregistered node; ignored');
+      return;
+    }
+    // A node back from being offline or restarted may have missed a key rotation: it gets the
+    // current key set at once, so it stops trusting a retired key without waiting for a request.
+    const returning =
+      before !== null &&
+      beat.state === 'up' &&
+      (!this.isOnline(before) || before.startedAt?.toISOString() !== beat.startedAt);
+    if (returning) {
+      this.rpc
+        .pushKeys(before, `keys-on-return-${beat.nodeId}`)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { nodeId: beat.nodeId, err: error },
+            'could not send the key set to a returning node',
+          ),
+        );
+    }
   }
 
   async ping(
