@@ -20,6 +20,7 @@ import {
 } from '@causeway/contracts';
 import { generateSigningKeyPair, loadSigningPrivateKey, signingKeyId } from '@causeway/crypto';
 import { eventually, nodeAuditIntact, rawAmqp, readNodeAudit } from '@causeway/testing';
+import { DataSource } from 'typeorm';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { SigningKeysService } from '../src/trust/signing-keys.service';
 import { HEARTBEAT_MS, OFFLINE_AFTER_MS, Stack } from './harness';
@@ -513,5 +514,18 @@ describe('trust on the bridge (real control plane, broker and node process)', ()
         expect.objectContaining({ kid: before.kid, status: 'retired', trusted: true }),
       ]),
     );
+  });
+
+  it('stops trusting a node whose certificate expired', async () => {
+    await waitStatus(stack, node.id, 'online');
+    // Time passes: the recorded certificate's end moves into the past.
+    await stack.app
+      .get(DataSource)
+      .query(`UPDATE nodes SET cert_not_after = now() - interval '1 second' WHERE id = $1`, [
+        node.id,
+      ]);
+    await waitStatus(stack, node.id, 'offline');
+    const ping = await stack.http().post(`/api/v1/nodes/${node.id}/ping`).send({}).expect(503);
+    expect(ping.body.code).toBe('node_unavailable');
   });
 });

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { loadSigningPublicKey, signingKeyId } from '@causeway/crypto';
+import { Clock } from '../common/clock';
 
 /** Re-read at least this often, so a revocation or renewal by another instance takes effect. */
 const CACHE_MS = 2000;
@@ -19,7 +20,10 @@ export class NodeKeys {
   private readonly cache = new Map<string, { keys: Map<string, KeyObject>; readAt: number }>();
   private readonly reading = new Map<string, Promise<Map<string, KeyObject>>>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * The node's key with this id, or undefined: unknown node, revoked, or not its key. An id not
@@ -57,8 +61,10 @@ export class NodeKeys {
     const rows = await this.dataSource.query<
       Array<{ signing_key_pem: string | null; previous_signing_key_pem: string | null }>
     >(
-      'SELECT signing_key_pem, previous_signing_key_pem FROM nodes WHERE id = $1 AND revoked_at IS NULL',
-      [nodeId],
+      // A node whose certificate expired is not trusted either: it must enrol again.
+      `SELECT signing_key_pem, previous_signing_key_pem FROM nodes
+       WHERE id = $1 AND revoked_at IS NULL AND (cert_not_after IS NULL OR cert_not_after > $2)`,
+      [nodeId, this.clock.now()],
     );
     const keys = new Map<string, KeyObject>();
     for (const pem of [rows[0]?.signing_key_pem, rows[0]?.previous_signing_key_pem]) {
