@@ -11,14 +11,27 @@ const swc = [
   },
 ];
 
+/**
+ * Packages that ship ES modules only. Node 20.19+ loads them from our CommonJS build; Jest does
+ * not, so SWC turns them into CommonJS for the tests like our own code.
+ */
+const ESM_ONLY = [
+  'jose',
+  'openid-client',
+  'oauth4webapi',
+  'otpauth',
+  'nodemailer',
+  'smtp-server',
+  'mailparser',
+];
+
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/helm', '<rootDir>/bench'],
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  // jose ships ES modules only: let SWC turn them into CommonJS for Jest like our own code.
-  transform: { '^.+\\.ts$': swc, '^.+/node_modules/jose/.+\\.js$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transform: { '^.+\\.ts$': swc, '^.+/node_modules/.+\\.m?js$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleNameMapper: {
     '^@causeway/(contracts|bridge|crypto|audit|testing)$': '<rootDir>/libs/$1/src',
   },
