@@ -9,6 +9,10 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Sign in first: this request carries no valid credentials.',
   },
+  session_expired: {
+    status: 401,
+    message: 'Your session has ended (signed out, idle too long, or too old). Sign in again.',
+  },
   join_token_invalid: {
     status: 401,
     message: 'The join token is not valid: unknown, already used, expired or revoked.',

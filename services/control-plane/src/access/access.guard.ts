@@ -6,7 +6,9 @@ import { ALL_PERMISSIONS, CausewayError, type Permission } from '@causeway/contr
 import { secretsEqual } from '@causeway/crypto';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { PERMISSION_KEY, PUBLIC_KEY } from './permission.decorator';
-import { PLATFORM_OPERATOR_SUBJECT, type Principal } from './principal';
+import { sessionTokenFrom } from '../sessions/session-cookie';
+import { SessionsService } from '../sessions/sessions.service';
+import { PLATFORM_OPERATOR_SUBJECT, SIGNED_IN_USER_PERMISSIONS, type Principal } from './principal';
 
 type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
 
@@ -20,12 +22,13 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly sessions: SessionsService,
     private readonly logger: PinoLogger,
   ) {
     logger.setContext('AccessGuard');
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const permission = this.reflector.getAllAndOverride<Permission | undefined>(
@@ -40,7 +43,7 @@ export class AccessGuard implements CanActivate {
       throw new CausewayError('forbidden');
     }
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = this.authenticate(req);
+    const principal = await this.authenticate(req);
     if (!principal.permissions.has(permission)) {
       throw new CausewayError('forbidden', `You need the "${permission}" permission to do this.`);
     }
@@ -48,11 +51,24 @@ export class AccessGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(req: IncomingMessage): Principal {
+  private async authenticate(req: IncomingMessage): Promise<Principal> {
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header) : null;
     if (!match?.[1]) {
-      throw new CausewayError('unauthenticated', 'Send an Authorization: Bearer <token> header.');
+      const token = sessionTokenFrom(req.headers.cookie);
+      if (token === undefined) {
+        throw new CausewayError(
+          'unauthenticated',
+          'Sign in first, or send an Authorization: Bearer <token> header.',
+        );
+      }
+      const session = await this.sessions.authenticate(token);
+      return {
+        kind: 'user',
+        subject: `user:${session.userId}`,
+        permissions: SIGNED_IN_USER_PERMISSIONS,
+        session,
+      };
     }
     if (!secretsEqual(match[1], this.config.adminToken)) {
       throw new CausewayError('unauthenticated', 'The bearer token is not valid.');

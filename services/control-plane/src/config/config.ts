@@ -70,6 +70,16 @@ export const CONTROL_PLANE_ENV = {
       'seconds a node certificate is valid (300-2592000, default 7 days); nodes renew it at two thirds',
     default: String(7 * 24 * 3600),
   },
+  CAUSEWAY_SESSION_IDLE_MINUTES: {
+    schema: z.coerce.number().int().min(1).max(1440),
+    expects: 'minutes without a request after which a session ends (1-1440)',
+    default: '30',
+  },
+  CAUSEWAY_SESSION_ABSOLUTE_HOURS: {
+    schema: z.coerce.number().int().min(1).max(720),
+    expects: 'hours after sign-in after which a session ends whatever its use (1-720)',
+    default: '12',
+  },
   CAUSEWAY_BRIDGE_TIMEOUT_MS: {
     schema: positiveMs,
     expects: 'milliseconds a bridge request waits for its reply (100-3600000)',
@@ -92,6 +102,8 @@ export interface ControlPlaneConfig {
   bridgeTimeoutMs: number;
   commandTtlMs: number;
   delegationTtlSeconds: number;
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
   nodeCertValiditySeconds: number;
   logLevel: Env['CAUSEWAY_LOG_LEVEL'];
   /** The management API through which each node gets its own broker user. */
@@ -116,6 +128,8 @@ export function loadConfig(
     bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
     commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
     delegationTtlSeconds: v.CAUSEWAY_DELEGATION_TTL_SECONDS,
+    sessionIdleMs: v.CAUSEWAY_SESSION_IDLE_MINUTES * 60_000,
+    sessionAbsoluteMs: v.CAUSEWAY_SESSION_ABSOLUTE_HOURS * 3_600_000,
     nodeCertValiditySeconds: v.CAUSEWAY_NODE_CERT_VALIDITY_SECONDS,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
     caSealKey: v.CAUSEWAY_CA_SEAL_KEY === '' ? undefined : v.CAUSEWAY_CA_SEAL_KEY,

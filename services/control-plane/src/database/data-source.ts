@@ -7,6 +7,7 @@ import { Enrolment1795420000000 } from './migrations/1795420000000-enrolment';
 import { OutboxOpenIndex1795430000000 } from './migrations/1795430000000-outbox-open-index';
 import { NodeRevocation1795440000000 } from './migrations/1795440000000-node-revocation';
 import { Trust1795450000000 } from './migrations/1795450000000-trust';
+import { UsersSessions1795460000000 } from './migrations/1795460000000-users-sessions';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   OutboxOpenIndex1795430000000,
   NodeRevocation1795440000000,
   Trust1795450000000,
+  UsersSessions1795460000000,
 ];
 
 /**

@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+
+export interface SessionRow {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  tenant_id: string;
+  auth_method: string;
+  second_factor: boolean;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_seen_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+}
+
+/** Session rows. Every read or change of a user's sessions names the tenant and the user. */
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async insert(row: Omit<SessionRow, 'revoked_at' | 'revoked_reason'>): Promise<void> {
+    await this.db.query(
+      `INSERT INTO sessions (id, token_hash, user_id, tenant_id, auth_method, second_factor, ip,
+         user_agent, created_at, last_seen_at, absolute_expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        row.id,
+        row.token_hash,
+        row.user_id,
+        row.tenant_id,
+        row.auth_method,
+        row.second_factor,
+        row.ip,
+        row.user_agent,
+        row.created_at,
+        row.last_seen_at,
+        row.absolute_expires_at,
+      ],
+    );
+  }
+
+  async byTokenHash(tokenHash: string): Promise<SessionRow | undefined> {
+    const rows = await this.db.query<SessionRow[]>('SELECT * FROM sessions WHERE token_hash = $1', [
+      tokenHash,
+    ]);
+    return rows[0];
+  }
+
+  async touch(id: string, at: Date): Promise<void> {
+    await this.db.query('UPDATE sessions SET last_seen_at = $1 WHERE id = $2', [at, id]);
+  }
+
+  /** Open sessions of one user, newest first. */
+  listOpen(tenantId: string, userId: string, now: Date, idleMs: number): Promise<SessionRow[]> {
+    return this.db.query<SessionRow[]>(
+      `SELECT * FROM sessions
+       WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL
+         AND absolute_expires_at > $3 AND last_seen_at > $4
+       ORDER BY created_at DESC`,
+      [tenantId, userId, now, new Date(now.getTime() - idleMs)],
+    );
+  }
+
+  /** Ends one session of this user; false when it is not theirs or already ended. */
+  async revokeOne(
+    tenantId: string,
+    userId: string,
+    id: string,
+    at: Date,
+    reason: string,
+  ): Promise<boolean> {
+    const rows = await this.db.query<Array<{ id: string }>>(
+      `UPDATE sessions SET revoked_at = $1, revoked_reason = $2
+       WHERE tenant_id = $3 AND user_id = $4 AND id = $5 AND revoked_at IS NULL
+       RETURNING id`,
+      [at, reason, tenantId, userId, id],
+    );
+    return firstRows(rows).length > 0;
+  }
+
+  /** Ends every open session of this user; returns how many. */
+  async revokeAll(tenantId: string, userId: string, at: Date, reason: string): Promise<number> {
+    const rows = await this.db.query<Array<{ id: string }>>(
+      `UPDATE sessions SET revoked_at = $1, revoked_reason = $2
+       WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL
+       RETURNING id`,
+      [at, reason, tenantId, userId],
+    );
+    return firstRows(rows).length;
+  }
+}
+
+/** TypeORM's PostgreSQL driver answers UPDATE … RETURNING with [rows, count]. */
+function firstRows<T>(result: T[] | [T[], number]): T[] {
+  return Array.isArray(result[0]) ? (result[0]) : (result as T[]);
+}
