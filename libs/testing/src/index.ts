@@ -3,3 +3,4 @@ export * from './wait';
 export * from './processes';
 export * from './rabbitmq-instance';
 export * from './bridge-trust';
+export * from './smtp';

@@ -1,0 +1,2 @@
+export * from './allow-list.errors';
+export * from './allow-list';

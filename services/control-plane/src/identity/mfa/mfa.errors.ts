@@ -1,0 +1,54 @@
+/**
+ * Why a password, authenticator code or recovery code was refused. Stable codes with one
+ * sentence each for people. None carries the secret, the code that was typed, or a hash; the
+ * password message does not say whether the account or the password was wrong.
+ */
+export const MFA_ERRORS = {
+  totp_invalid: 'The authenticator code is not correct.',
+  totp_replayed: 'This authenticator code has already been used. Wait for the next one.',
+  totp_not_enrolled: 'No authenticator app is set up for this account.',
+  recovery_code_invalid: 'The recovery code is not correct or has already been used.',
+  password_invalid: 'The email address or password is not correct.',
+  passwords_not_allowed: 'This organisation does not allow signing in with a password.',
+  locked_out: 'Too many failed attempts. Try again later.',
+} as const;
+
+export type MfaErrorCode = keyof typeof MFA_ERRORS;
+
+/**
+ * The HTTP status each code maps to, for the one place that turns errors into answers. A
+ * `Record` over the code type, so adding a code without a status does not compile.
+ */
+export const MFA_HTTP_STATUS: Readonly<Record<MfaErrorCode, number>> = {
+  totp_invalid: 401,
+  totp_replayed: 401,
+  totp_not_enrolled: 400,
+  recovery_code_invalid: 401,
+  password_invalid: 401,
+  passwords_not_allowed: 403,
+  locked_out: 429,
+};
+
+/** Base of every error this module throws. */
+export class MfaError extends Error {
+  constructor(
+    readonly code: MfaErrorCode,
+    detail?: string,
+  ) {
+    super(detail ? `${MFA_ERRORS[code]} ${detail}` : MFA_ERRORS[code]);
+    this.name = 'MfaError';
+  }
+
+  /** The HTTP status the transport layer answers with. */
+  get status(): number {
+    return MFA_HTTP_STATUS[this.code];
+  }
+}
+
+/** Refused because the key had too many failures; says when trying again makes sense. */
+export class LockedOutError extends MfaError {
+  constructor(readonly lockedUntil: Date) {
+    super('locked_out', `Try again after ${lockedUntil.toISOString()}.`);
+    this.name = 'LockedOutError';
+  }
+}
