@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 
 /** A random secret of `bytes` bytes, URL-safe (base64url). */
 export function randomToken(bytes = 32): string {
@@ -21,3 +21,20 @@ export function sha256Hex(data: string | Buffer): string {
 }
 export * from './pki';
 export * from './signing';
+
+/** A string of `length` characters drawn uniformly from `alphabet` (no modulo bias). */
+export function randomString(alphabet: string, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i += 1) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+/** A code of `digits` decimal digits, leading zeros kept (emailed one-time codes). */
+export function randomDigits(digits: number): string {
+  return randomString('0123456789', digits);
+}
+
+/** HMAC-SHA256 of `data` under `key`, hex-encoded. */
+export function hmacSha256Hex(key: Uint8Array | string, data: string): string {
+  return createHmac('sha256', key).update(data, 'utf8').digest('hex');
+}

@@ -1,4 +1,5 @@
-import { createHmac, randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { hmacSha256Hex, randomDigits } from '@causeway/crypto';
 import { secretsEqual } from '@causeway/crypto';
 import { Clock } from '../../common/clock';
 import { LockedOutError } from '../mfa/mfa.errors';
@@ -95,7 +96,7 @@ export class EmailCodeService {
     if (recent >= this.maxCodesPerHour) throw new EmailCodesError('rate_limited');
 
     const id = randomUUID();
-    const code = String(randomInt(10 ** this.digits)).padStart(this.digits, '0');
+    const code = randomDigits(this.digits);
     const expiresAt = new Date(now.getTime() + this.ttlMs);
     await this.store.insert({
       id,
@@ -160,8 +161,9 @@ export class EmailCodeService {
   }
 
   private hash(tenantId: string, email: string, id: string, code: string): string {
-    return createHmac('sha256', this.hmacKey)
-      .update(JSON.stringify(['causeway/email-code/v1', tenantId, email, id, code]))
-      .digest('hex');
+    return hmacSha256Hex(
+      this.hmacKey,
+      JSON.stringify(['causeway/email-code/v1', tenantId, email, id, code]),
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomString } from '@causeway/crypto';
 import * as argon2 from 'argon2';
 import { OWASP_MINIMUM_PARAMETERS } from './passwords';
 
@@ -20,8 +20,7 @@ export function normaliseRecoveryCode(code: string): string {
 }
 
 function newCode(): string {
-  let raw = '';
-  for (let i = 0; i < CODE_LENGTH; i++) raw += ALPHABET[randomInt(ALPHABET.length)];
+  const raw = randomString(ALPHABET, CODE_LENGTH);
   return `${raw.slice(0, 5)}-${raw.slice(5)}`;
 }
 
