@@ -4,3 +4,4 @@ export * from './processes';
 export * from './rabbitmq-instance';
 export * from './bridge-trust';
 export * from './smtp';
+export * from './oidc-provider';

@@ -1,0 +1,3 @@
+export * from './oidc-connector';
+export * from './oidc.config';
+export * from './oidc.errors';
