@@ -5,3 +5,4 @@ export * from './rabbitmq-instance';
 export * from './bridge-trust';
 export * from './smtp';
 export * from './oidc-provider';
+export * from './saml-idp';
