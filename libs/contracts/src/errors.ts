@@ -9,6 +9,10 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Sign in first: this request carries no valid credentials.',
   },
+  sign_in_failed: {
+    status: 401,
+    message: 'Sign-in failed. Start again from the sign-in page.',
+  },
   session_expired: {
     status: 401,
     message: 'Your session has ended (signed out, idle too long, or too old). Sign in again.',

@@ -3,6 +3,8 @@
  * the guard layer is the only place that decides.
  */
 export const PERMISSIONS = {
+  'identity-providers.manage':
+    "Add, list and remove the tenant's sign-in connectors (OIDC, SAML).",
   'account.self': 'Read your own account and list or end your own sessions.',
   'users.sessions.revoke': "End all sessions of a user of the tenant (sign them out everywhere).",
   'nodes.read': 'List nodes and read their state.',

@@ -15,6 +15,7 @@ import { NodesModule } from './nodes/nodes.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 import { KeyRotationModule } from './trust/key-rotation.module';
+import { SignInModule } from './identity/sign-in/sign-in.module';
 import { TrustModule } from './trust/trust.module';
 
 export interface AppModuleOptions {
@@ -42,6 +43,7 @@ export class AppModule {
         DeadLettersModule,
         EnrolmentModule,
         KeyRotationModule,
+        SignInModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

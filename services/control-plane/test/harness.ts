@@ -1,5 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import supertest from 'supertest';
@@ -55,7 +55,12 @@ export class Stack {
     amqpUrl = TEST_AMQP_URL,
   ): Promise<Stack> {
     const db = await createTestDatabase();
+    // The public URL must be known before start (identity providers redirect to it).
+    const port = await freePort();
     const config = loadConfig({
+      CAUSEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      // The tests' identity providers run on plain http on this machine.
+      CAUSEWAY_DEV_ALLOW_HTTP_IDP: 'true',
       CAUSEWAY_DATABASE_URL: db.url,
       CAUSEWAY_AMQP_URL: TEST_AMQP_URL,
       CAUSEWAY_ADMIN_TOKEN: `test-token-${uniqueSuffix()}-${uniqueSuffix()}-${uniqueSuffix()}`,
@@ -71,7 +76,7 @@ export class Stack {
     const logs: string[] = [];
     const logger = createRootLogger('debug', { write: (line: string) => void logs.push(line) });
     const app = await createControlPlane({ config, logger });
-    await app.listen(0, '127.0.0.1');
+    await app.listen(port, '127.0.0.1');
     // The first delegation unseals the control plane's signing key (scrypt: about a second).
     // Done here, so that the tests' short bridge timeout measures the bridge, not the unsealing.
     const signingKeys = app.get(SigningKeysService);
@@ -174,4 +179,13 @@ export class Stack {
     await deleteBrokerObjects(queues, exchanges, this.amqpUrl);
     for (const dir of this.stateDirs.values()) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -25,6 +25,6 @@ export type {
   VerifiedNodeCertificate,
   VerifyNodeCertificateOptions,
 } from './node-certificate';
-export { sealPrivateKey, unsealPrivateKey } from './seal';
+export { sealPrivateKey, sealSecret, unsealPrivateKey, unsealSecret } from './seal';
 export type { SealedEnvelope, SealingSecret } from './seal';
 export { signPayload, verifyPayload } from './signature';

@@ -41,7 +41,20 @@ const MIN_PASSPHRASE_LENGTH = 12;
 const PURPOSE = 'causeway/pki/sealed-private-key';
 
 /** Encrypts a PEM private key for storage at rest. */
-export async function sealPrivateKey(pem: string, secret: SealingSecret): Promise<string> {
+export function sealPrivateKey(pem: string, secret: SealingSecret): Promise<string> {
+  return sealSecret(pem, secret, PURPOSE);
+}
+
+/**
+ * Encrypts any secret (an identity provider's client secret, say) for storage at rest, bound to
+ * `purpose`: it opens only with the same purpose, so one kind of sealed value cannot stand in
+ * for another.
+ */
+export async function sealSecret(
+  pem: string,
+  secret: SealingSecret,
+  purpose: string,
+): Promise<string> {
   if (typeof pem !== 'string' || pem.length === 0) {
     throw new PkiError('invalid_argument', 'Nothing to seal.');
   }
@@ -50,7 +63,7 @@ export async function sealPrivateKey(pem: string, secret: SealingSecret): Promis
   const key = await deriveKey(secret, kdf, salt);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
-  cipher.setAAD(additionalData(kdf, salt));
+  cipher.setAAD(additionalData(purpose, kdf, salt));
   const data = Buffer.concat([cipher.update(pem, 'utf8'), cipher.final()]);
   const envelope: SealedEnvelope = {
     v: 1,
@@ -69,7 +82,16 @@ export async function sealPrivateKey(pem: string, secret: SealingSecret): Promis
  * Decrypts what `sealPrivateKey` produced. A wrong secret, a malformed envelope or any change to
  * it throws `seal_invalid`; GCM authentication means it can never return altered plaintext.
  */
-export async function unsealPrivateKey(sealed: string, secret: SealingSecret): Promise<string> {
+export function unsealPrivateKey(sealed: string, secret: SealingSecret): Promise<string> {
+  return unsealSecret(sealed, secret, PURPOSE);
+}
+
+/** Decrypts what `sealSecret` produced with the same purpose. */
+export async function unsealSecret(
+  sealed: string,
+  secret: SealingSecret,
+  purpose: string,
+): Promise<string> {
   const envelope = parseEnvelope(sealed);
   if (envelope.kdf !== kdfFor(secret)) {
     throw sealInvalid('The secret is not of the kind this key was sealed with.');
@@ -77,7 +99,7 @@ export async function unsealPrivateKey(sealed: string, secret: SealingSecret): P
   const key = await deriveKey(secret, envelope.kdf, envelope.salt);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, envelope.iv, { authTagLength: 16 });
-    decipher.setAAD(additionalData(envelope.kdf, envelope.salt));
+    decipher.setAAD(additionalData(purpose, envelope.kdf, envelope.salt));
     decipher.setAuthTag(envelope.tag);
     const plain = Buffer.concat([decipher.update(envelope.data), decipher.final()]);
     return plain.toString('utf8');
@@ -124,8 +146,8 @@ function scrypt(
   });
 }
 
-function additionalData(kdf: SealedEnvelope['kdf'], salt: Buffer): Buffer {
-  return Buffer.from(`${PURPOSE}|v1|aes-256-gcm|${kdf}|${salt.toString('base64')}`, 'utf8');
+function additionalData(purpose: string, kdf: SealedEnvelope['kdf'], salt: Buffer): Buffer {
+  return Buffer.from(`${purpose}|v1|aes-256-gcm|${kdf}|${salt.toString('base64')}`, 'utf8');
 }
 
 interface ParsedEnvelope {

@@ -70,6 +70,18 @@ export const CONTROL_PLANE_ENV = {
       'seconds a node certificate is valid (300-2592000, default 7 days); nodes renew it at two thirds',
     default: String(7 * 24 * 3600),
   },
+  CAUSEWAY_PUBLIC_URL: {
+    schema: z.url({ protocol: /^https?$/ }),
+    expects:
+      'the URL users reach the control plane at, e.g. https://causeway.example.com (identity providers send users back to it)',
+    default: 'http://127.0.0.1:8080',
+  },
+  CAUSEWAY_DEV_ALLOW_HTTP_IDP: {
+    schema: z.enum(['true', 'false']),
+    expects:
+      'true only for development and tests: allow OIDC identity providers on plain http (never in production)',
+    default: 'false',
+  },
   CAUSEWAY_SESSION_IDLE_MINUTES: {
     schema: z.coerce.number().int().min(1).max(1440),
     expects: 'minutes without a request after which a session ends (1-1440)',
@@ -102,6 +114,8 @@ export interface ControlPlaneConfig {
   bridgeTimeoutMs: number;
   commandTtlMs: number;
   delegationTtlSeconds: number;
+  publicUrl: string;
+  devAllowHttpIdp: boolean;
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   nodeCertValiditySeconds: number;
@@ -128,6 +142,8 @@ export function loadConfig(
     bridgeTimeoutMs: v.CAUSEWAY_BRIDGE_TIMEOUT_MS,
     commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
     delegationTtlSeconds: v.CAUSEWAY_DELEGATION_TTL_SECONDS,
+    publicUrl: v.CAUSEWAY_PUBLIC_URL.replace(/\/+$/, ''),
+    devAllowHttpIdp: v.CAUSEWAY_DEV_ALLOW_HTTP_IDP === 'true',
     sessionIdleMs: v.CAUSEWAY_SESSION_IDLE_MINUTES * 60_000,
     sessionAbsoluteMs: v.CAUSEWAY_SESSION_ABSOLUTE_HOURS * 3_600_000,
     nodeCertValiditySeconds: v.CAUSEWAY_NODE_CERT_VALIDITY_SECONDS,

@@ -8,6 +8,7 @@ import { OutboxOpenIndex1795430000000 } from './migrations/1795430000000-outbox-
 import { NodeRevocation1795440000000 } from './migrations/1795440000000-node-revocation';
 import { Trust1795450000000 } from './migrations/1795450000000-trust';
 import { UsersSessions1795460000000 } from './migrations/1795460000000-users-sessions';
+import { IdentityProviders1795470000000 } from './migrations/1795470000000-identity-providers';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   NodeRevocation1795440000000,
   Trust1795450000000,
   UsersSessions1795460000000,
+  IdentityProviders1795470000000,
 ];
 
 /**

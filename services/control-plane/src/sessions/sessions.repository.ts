@@ -97,5 +97,5 @@ export class SessionsRepository {
 
 /** TypeORM's PostgreSQL driver answers UPDATE … RETURNING with [rows, count]. */
 function firstRows<T>(result: T[] | [T[], number]): T[] {
-  return Array.isArray(result[0]) ? (result[0]) : (result as T[]);
+  return Array.isArray(result[0]) ? result[0] : (result as T[]);
 }

@@ -1,0 +1,103 @@
+import type { Request, Response } from 'express';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Public, RequirePermission } from '../../access/permission.decorator';
+import { parseInput } from '../../common/validation';
+import { Inject } from '@nestjs/common';
+import { CONFIG, type ControlPlaneConfig } from '../../config/config';
+import { sessionCookie } from '../../sessions/session-cookie';
+import { SessionsService } from '../../sessions/sessions.service';
+import { IdentityProvidersService } from './identity-providers.service';
+import { OidcSignInService } from './oidc-sign-in.service';
+
+const providerId = z.uuid({ error: 'a provider id is a UUID' });
+const loginQuery = z.object({ provider: providerId });
+
+@ApiTags('sign-in')
+@Controller()
+export class SignInController {
+  constructor(
+    private readonly providers: IdentityProvidersService,
+    private readonly oidc: OidcSignInService,
+    private readonly sessions: SessionsService,
+    @Inject(CONFIG) private readonly config: ControlPlaneConfig,
+  ) {}
+
+  @Post('api/v1/tenants/:tenant/identity-providers')
+  @ApiBearerAuth()
+  @RequirePermission('identity-providers.manage')
+  @ApiOperation({ summary: 'Add a sign-in connector (OIDC) to the tenant' })
+  create(@Param('tenant') tenant: string, @Body() body: unknown) {
+    return this.providers.create(tenant, body);
+  }
+
+  @Get('api/v1/tenants/:tenant/identity-providers')
+  @ApiBearerAuth()
+  @RequirePermission('identity-providers.manage')
+  @ApiOperation({ summary: "The tenant's sign-in connectors (never their secrets)" })
+  async list(@Param('tenant') tenant: string) {
+    return { items: await this.providers.list(tenant) };
+  }
+
+  @Delete('api/v1/tenants/:tenant/identity-providers/:id')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @RequirePermission('identity-providers.manage')
+  @ApiOperation({ summary: 'Remove a sign-in connector' })
+  async remove(@Param('tenant') tenant: string, @Param('id') id: string): Promise<void> {
+    await this.providers.remove(tenant, parseInput(providerId, id, 'provider id'));
+  }
+
+  /** Public: what the sign-in page offers for this tenant. */
+  @Get('api/v1/auth/:tenant/methods')
+  @Public()
+  @ApiOperation({ summary: "The tenant's sign-in methods" })
+  async methods(@Param('tenant') tenant: string) {
+    const items = await this.providers.list(tenant, true);
+    return {
+      items: items.map((p) => ({ id: p.id, kind: p.kind, name: p.name, loginUrl: p.loginUrl })),
+    };
+  }
+
+  @Get('api/v1/auth/:tenant/oidc/login')
+  @Public()
+  @ApiOperation({ summary: "Start signing in with one of the tenant's OIDC providers (redirects)" })
+  async oidcLogin(
+    @Param('tenant') tenant: string,
+    @Query() query: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
+    const { provider } = parseInput(loginQuery, query, 'sign-in request');
+    const url = await this.oidc.begin(tenant, provider);
+    res.redirect(302, url.href);
+  }
+
+  @Get('api/v1/auth/:tenant/oidc/callback')
+  @Public()
+  @ApiOperation({ summary: 'Where the OIDC provider sends the user back; opens a session' })
+  async oidcCallback(
+    @Param('tenant') tenant: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const callbackUrl = new URL(req.originalUrl, this.config.publicUrl);
+    const { token } = await this.oidc.complete(tenant, callbackUrl, {
+      ip: req.socket.remoteAddress ?? null,
+      userAgent: req.get('user-agent') ?? null,
+    });
+    res.setHeader('Set-Cookie', sessionCookie(token, this.sessions.maxAgeMs));
+    res.redirect(303, '/');
+  }
+}
