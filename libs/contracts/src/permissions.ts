@@ -3,10 +3,9 @@
  * the guard layer is the only place that decides.
  */
 export const PERMISSIONS = {
-  'identity-providers.manage':
-    "Add, list and remove the tenant's sign-in connectors (OIDC, SAML).",
+  'identity-providers.manage': "Add, list and remove the tenant's sign-in connectors (OIDC, SAML).",
   'account.self': 'Read your own account and list or end your own sessions.',
-  'users.sessions.revoke': "End all sessions of a user of the tenant (sign them out everywhere).",
+  'users.sessions.revoke': 'End all sessions of a user of the tenant (sign them out everywhere).',
   'nodes.read': 'List nodes and read their state.',
   'nodes.ping': 'Send a diagnostic request (ping, info) to a node over the bridge.',
   'nodes.revoke': 'Revoke a node: cut it off the broker and refuse its messages.',
