@@ -136,4 +136,37 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
       .expect(400);
     expect(bad.body.code).toBe('validation_failed');
   });
+
+  it('never lets an unverified e-mail from another provider take over an existing account', async () => {
+    const other = await startOidcProvider({
+      redirectUris: [`${stack.config.publicUrl}/api/v1/auth/acme/oidc/callback`],
+      account: { sub: 'someone-else', email: 'ada@example.test', email_verified: false },
+    });
+    try {
+      const created = await stack
+        .http()
+        .post('/api/v1/tenants/acme/identity-providers')
+        .send({
+          kind: 'oidc',
+          name: 'Other IdP',
+          issuer: other.issuer,
+          clientId: other.clientId,
+          clientSecret: other.clientSecret,
+        })
+        .expect(201);
+      const start = await stack
+        .anonymous()
+        .get(`/api/v1/auth/acme/oidc/login?provider=${created.body.id as string}`)
+        .expect(302);
+      const callback = new URL(await other.login(String(start.headers.location)));
+      const res = await stack
+        .anonymous()
+        .get(callback.pathname + callback.search)
+        .expect(401);
+      expect(res.body.details).toEqual({ reason: 'email_unverified' });
+      expect(res.headers['set-cookie']).toBeUndefined();
+    } finally {
+      await other.stop();
+    }
+  });
 });

@@ -23,6 +23,20 @@ export class IdentityProviders1795470000000 implements MigrationInterface {
         CONSTRAINT identity_providers_kind_check CHECK (kind IN ('oidc', 'saml')),
         CONSTRAINT identity_providers_tenant_name_unique UNIQUE (tenant_id, name)
       )`);
+    // A person is the identity provider's subject, not an e-mail address: e-mail only links a
+    // first sign-in to an existing user when the provider says it is verified.
+    await q.query(`
+      CREATE TABLE user_identities (
+        provider_id uuid NOT NULL,
+        subject text NOT NULL,
+        user_id uuid NOT NULL,
+        tenant_id uuid NOT NULL,
+        created_at timestamptz NOT NULL,
+        CONSTRAINT user_identities_pk PRIMARY KEY (provider_id, subject),
+        CONSTRAINT user_identities_provider_fk FOREIGN KEY (provider_id)
+          REFERENCES identity_providers (id) ON DELETE CASCADE,
+        CONSTRAINT user_identities_user_fk FOREIGN KEY (user_id) REFERENCES users (id)
+      )`);
     await q.query(`
       CREATE TABLE login_attempts (
         id uuid NOT NULL,

@@ -8,8 +8,8 @@ import { sha256Hex } from '@causeway/crypto';
 import { Clock } from '../../common/clock';
 import { SessionsService } from '../../sessions/sessions.service';
 import { TenantsService } from '../../tenants/tenants.service';
-import { UsersRepository } from '../../users/users.repository';
-import { OidcLoginError, type PendingOidcLogin } from '../oidc';
+import { UsersRepository, type UserRow } from '../../users/users.repository';
+import { OidcLoginError, type OidcIdentity, type PendingOidcLogin } from '../oidc';
 import { IdentityProvidersService } from './identity-providers.service';
 
 /** A started sign-in must come back within this time. */
@@ -55,6 +55,54 @@ export class OidcSignInService {
     return authorizationUrl;
   }
 
+  /**
+   * The user an identity belongs to: found by the provider's subject; on a first sign-in linked
+   * to the user with the same e-mail only when the provider says the address is verified, or
+   * created. An unverified address never takes over an existing account.
+   */
+  private async userFor(
+    tenantId: string,
+    providerId: string,
+    identity: OidcIdentity,
+    refuse: (reason: string, message?: string) => never,
+  ): Promise<UserRow> {
+    const linked = await this.db.query<Array<{ user_id: string }>>(
+      'SELECT user_id FROM user_identities WHERE provider_id = $1 AND subject = $2',
+      [providerId, identity.subject],
+    );
+    if (linked[0]) {
+      const user = await this.users.findById(tenantId, linked[0].user_id);
+      if (user) return user;
+    }
+    if (!identity.email) {
+      return refuse(
+        'email_missing',
+        'The identity provider did not send an email address; ask your administrator to map one.',
+      );
+    }
+    const existing = await this.users.findByEmail(tenantId, identity.email);
+    if (existing && !identity.emailVerified) {
+      return refuse(
+        'email_unverified',
+        'An account with this email address exists, and the identity provider does not vouch for the address. Ask your administrator.',
+      );
+    }
+    const user =
+      existing ??
+      (await this.users.findOrCreate(
+        tenantId,
+        identity.email,
+        identity.name ?? null,
+        this.clock.now(),
+      ));
+    await this.db.query(
+      `INSERT INTO user_identities (provider_id, subject, user_id, tenant_id, created_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [providerId, identity.subject, user.id, tenantId, this.clock.now()],
+    );
+    return user;
+  }
+
   /** Completes a sign-in from the provider's redirect; returns the new session's cookie token. */
   async complete(
     tenantSlug: string,
@@ -84,25 +132,14 @@ export class OidcSignInService {
         'This sign-in is unknown, already used or too old. Start again.',
       );
     const connector = await this.providers.oidcConnector(tenant.id, attempt.provider_id);
-    let identity;
+    let identity: OidcIdentity;
     try {
       identity = await connector.complete(callbackUrl, attempt.pending);
     } catch (error) {
       if (error instanceof OidcLoginError) return refuse(error.code, error.message);
       throw error;
     }
-    if (!identity.email) {
-      return refuse(
-        'email_missing',
-        'The identity provider did not send an email address; ask your administrator to map one.',
-      );
-    }
-    const user = await this.users.findOrCreate(
-      tenant.id,
-      identity.email,
-      identity.name ?? null,
-      this.clock.now(),
-    );
+    const user = await this.userFor(tenant.id, attempt.provider_id, identity, refuse);
     if (user.disabled_at) return refuse('user_disabled', 'This account is disabled.');
     const { token } = await this.sessions.open({
       tenantId: tenant.id,
