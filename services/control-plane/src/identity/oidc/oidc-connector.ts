@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
+import { secretsEqual } from '@causeway/crypto';
 import * as oidc from 'openid-client';
 import {
   parseOidcConnectorConfig,
@@ -101,7 +101,7 @@ export class OidcConnector {
     const params = this.callbackParameters(callbackUrl);
 
     const state = single(params, 'state');
-    if (state === undefined || !constantTimeEquals(state, pending.state)) {
+    if (state === undefined || !secretsEqual(state, pending.state)) {
       throw new OidcLoginError('state_mismatch');
     }
     // RFC 9207: a response from another issuer (mix-up attack) is refused before the code is used.
@@ -288,12 +288,6 @@ export class OidcConnector {
 
 function single(params: URLSearchParams, name: string): string | undefined {
   return params.get(name) ?? undefined;
-}
-
-function constantTimeEquals(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** A claim by its exact name, else by a dotted path into nested objects (`realm_access.roles`). */
