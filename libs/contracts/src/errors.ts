@@ -9,6 +9,11 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Sign in first: this request carries no valid credentials.',
   },
+  address_not_allowed: {
+    status: 403,
+    message:
+      'Your organisation does not allow access from your network address. Connect from an allowed network or ask your administrator.',
+  },
   sign_in_failed: {
     status: 401,
     message: 'Sign-in failed. Start again from the sign-in page.',

@@ -3,6 +3,7 @@
  * the guard layer is the only place that decides.
  */
 export const PERMISSIONS = {
+  'allow-list.manage': "Read and change the tenant's IP allow-list (who may connect from where).",
   'identity-providers.manage': "Add, list and remove the tenant's sign-in connectors (OIDC, SAML).",
   'account.self': 'Read your own account and list or end your own sessions.',
   'users.sessions.revoke': 'End all sessions of a user of the tenant (sign them out everywhere).',

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { eventually } from '@causeway/testing';
 import { sessionCookie, SESSION_COOKIE } from '../src/sessions/session-cookie';
 import { SessionsService } from '../src/sessions/sessions.service';
 import { TenantsService } from '../src/tenants/tenants.service';
@@ -178,6 +179,53 @@ describe('sessions (real control plane and PostgreSQL)', () => {
       .anonymous()
       .delete(`/api/v1/tenants/globex/users/${users.bob?.id}/sessions`)
       .set('Cookie', bob.cookie)
+      .expect(403);
+  });
+
+  it("turns away a tenant's users outside its IP allow-list, on every request", async () => {
+    const alice = await signIn('alice');
+    const bob = await signIn('bob');
+    const bad = await stack
+      .http()
+      .put('/api/v1/tenants/acme/allow-list')
+      .send({ entries: ['10.0.0.0/8', '10.0.0.1/8'] })
+      .expect(400);
+    expect(bad.body.code).toBe('validation_failed');
+    expect(bad.body.message).toContain('10.0.0.1/8');
+    // Acme allows only its office network: this test connects from 127.0.0.1.
+    await stack
+      .http()
+      .put('/api/v1/tenants/acme/allow-list')
+      .send({ entries: ['10.0.0.0/8', '2001:db8::/32'] })
+      .expect(200);
+    const refused = await stack
+      .anonymous()
+      .get('/api/v1/me')
+      .set('Cookie', alice.cookie)
+      .expect(403);
+    expect(refused.body.code).toBe('address_not_allowed');
+    expect(stack.logs.some((l) => l.includes('access.address_refused'))).toBe(true);
+    // Another tenant's list does not touch Globex's users.
+    await stack.anonymous().get('/api/v1/me').set('Cookie', bob.cookie).expect(200);
+    // Allowing the loopback network lets Alice back in; an empty list allows everyone.
+    const updated = await stack
+      .http()
+      .put('/api/v1/tenants/acme/allow-list')
+      .send({ entries: ['10.0.0.0/8', '127.0.0.0/8'] })
+      .expect(200);
+    expect(updated.body.entries).toEqual(['10.0.0.0/8', '127.0.0.0/8']);
+    await eventually(
+      async () =>
+        (await stack.anonymous().get('/api/v1/me').set('Cookie', alice.cookie)).status === 200,
+      { timeoutMs: 5000, what: 'the new allow-list applied' },
+    );
+    await stack.http().put('/api/v1/tenants/acme/allow-list').send({ entries: [] }).expect(200);
+    // Users cannot change it.
+    await stack
+      .anonymous()
+      .put('/api/v1/tenants/acme/allow-list')
+      .set('Cookie', alice.cookie)
+      .send({ entries: [] })
       .expect(403);
   });
 });

@@ -6,6 +6,7 @@ import { ALL_PERMISSIONS, CausewayError, type Permission } from '@causeway/contr
 import { secretsEqual } from '@causeway/crypto';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { PERMISSION_KEY, PUBLIC_KEY } from './permission.decorator';
+import { TenantAllowListsService } from '../identity/allow-list/tenant-allow-lists.service';
 import { sessionTokenFrom } from '../sessions/session-cookie';
 import { SessionsService } from '../sessions/sessions.service';
 import { PLATFORM_OPERATOR_SUBJECT, SIGNED_IN_USER_PERMISSIONS, type Principal } from './principal';
@@ -23,6 +24,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly sessions: SessionsService,
+    private readonly allowLists: TenantAllowListsService,
     private readonly logger: PinoLogger,
   ) {
     logger.setContext('AccessGuard');
@@ -63,6 +65,11 @@ export class AccessGuard implements CanActivate {
         );
       }
       const session = await this.sessions.authenticate(token);
+      await this.allowLists.assertAllowed(
+        session.tenantId,
+        req.socket.remoteAddress,
+        `user:${session.userId}`,
+      );
       return {
         kind: 'user',
         subject: `user:${session.userId}`,

@@ -9,6 +9,7 @@ import { NodeRevocation1795440000000 } from './migrations/1795440000000-node-rev
 import { Trust1795450000000 } from './migrations/1795450000000-trust';
 import { UsersSessions1795460000000 } from './migrations/1795460000000-users-sessions';
 import { IdentityProviders1795470000000 } from './migrations/1795470000000-identity-providers';
+import { TenantAllowList1795480000000 } from './migrations/1795480000000-tenant-allow-list';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   Trust1795450000000,
   UsersSessions1795460000000,
   IdentityProviders1795470000000,
+  TenantAllowList1795480000000,
 ];
 
 /**

@@ -10,6 +10,7 @@ import { SessionsService } from '../../sessions/sessions.service';
 import { TenantsService } from '../../tenants/tenants.service';
 import { UsersRepository, type UserRow } from '../../users/users.repository';
 import { OidcLoginError, type OidcIdentity, type PendingOidcLogin } from '../oidc';
+import { TenantAllowListsService } from '../allow-list/tenant-allow-lists.service';
 import { IdentityProvidersService } from './identity-providers.service';
 
 /** A started sign-in must come back within this time. */
@@ -28,6 +29,7 @@ export class OidcSignInService {
     private readonly tenants: TenantsService,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
+    private readonly allowLists: TenantAllowListsService,
     private readonly clock: Clock,
     private readonly logger: PinoLogger,
   ) {
@@ -141,6 +143,7 @@ export class OidcSignInService {
     }
     const user = await this.userFor(tenant.id, attempt.provider_id, identity, refuse);
     if (user.disabled_at) return refuse('user_disabled', 'This account is disabled.');
+    await this.allowLists.assertAllowed(tenant.id, client.ip ?? undefined, `user:${user.id}`);
     const { token } = await this.sessions.open({
       tenantId: tenant.id,
       userId: user.id,
