@@ -165,6 +165,15 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
         .expect(401);
       expect(res.body.details).toEqual({ reason: 'email_unverified' });
       expect(res.headers['set-cookie']).toBeUndefined();
+      // Removing a connector takes it off the sign-in page.
+      await stack
+        .http()
+        .delete(`/api/v1/tenants/acme/identity-providers/${created.body.id as string}`)
+        .expect(204);
+      const methods = await stack.anonymous().get('/api/v1/auth/acme/methods').expect(200);
+      expect((methods.body.items as Array<{ name: string }>).map((m) => m.name)).toEqual([
+        'Acme SSO',
+      ]);
     } finally {
       await other.stop();
     }

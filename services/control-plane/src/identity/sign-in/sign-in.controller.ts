@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   HttpCode,
+  Inject,
   Param,
   Post,
   Query,
@@ -15,7 +16,6 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Public, RequirePermission } from '../../access/permission.decorator';
 import { parseInput } from '../../common/validation';
-import { Inject } from '@nestjs/common';
 import { CONFIG, type ControlPlaneConfig } from '../../config/config';
 import { sessionCookie } from '../../sessions/session-cookie';
 import { SessionsService } from '../../sessions/sessions.service';
