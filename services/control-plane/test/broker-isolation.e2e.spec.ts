@@ -581,6 +581,11 @@ describe('broker isolation: one RabbitMQ user per node (real RabbitMQ)', () => {
     const closed = new Promise<string>((resolve) =>
       nodeE.once('close', (err?: Error) => resolve(err?.message ?? '')),
     );
+    // The management API lists a new connection once its statistics arrive (a few seconds).
+    await eventually(async () => (await management.connectionsOf(credsE.username)).length === 1, {
+      timeoutMs: 15_000,
+      what: 'the connection listed by the management API',
+    });
     expect(await management.closeConnectionsOf(credsE.username, 'test says goodbye')).toBe(1);
     const why = await within(closed, 5000, 'still open');
     expect(why).toContain('CONNECTION_FORCED');
