@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { returnedRows } from '../common/returned-rows';
 
 export interface SessionRow {
   id: string;
@@ -80,7 +81,7 @@ export class SessionsRepository {
        RETURNING id`,
       [at, reason, tenantId, userId, id],
     );
-    return firstRows(rows).length > 0;
+    return returnedRows(rows).length > 0;
   }
 
   /** Ends every open session of this user; returns how many. */
@@ -91,11 +92,6 @@ export class SessionsRepository {
        RETURNING id`,
       [at, reason, tenantId, userId],
     );
-    return firstRows(rows).length;
+    return returnedRows(rows).length;
   }
-}
-
-/** TypeORM's PostgreSQL driver answers UPDATE … RETURNING with [rows, count]. */
-function firstRows<T>(result: T[] | [T[], number]): T[] {
-  return Array.isArray(result[0]) ? result[0] : (result as T[]);
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CausewayError } from '@causeway/contracts';
 import { sealSecret, unsealSecret } from '@causeway/crypto';
 import { Clock } from '../../common/clock';
+import { returnedRows } from '../../common/returned-rows';
 import { parseInput } from '../../common/validation';
 import { CONFIG, type ControlPlaneConfig } from '../../config/config';
 import { TenantsService } from '../../tenants/tenants.service';
@@ -140,11 +141,12 @@ export class IdentityProvidersService {
 
   async remove(tenantSlug: string, id: string): Promise<void> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
-    const rows = await this.db.query<unknown[]>(
-      'DELETE FROM identity_providers WHERE tenant_id = $1 AND id = $2 RETURNING id',
-      [tenant.id, id],
+    const deleted = returnedRows(
+      await this.db.query<Array<{ id: string }> | [Array<{ id: string }>, number]>(
+        'DELETE FROM identity_providers WHERE tenant_id = $1 AND id = $2 RETURNING id',
+        [tenant.id, id],
+      ),
     );
-    const deleted = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : rows;
     if (deleted.length === 0) {
       throw new CausewayError(
         'not_found',

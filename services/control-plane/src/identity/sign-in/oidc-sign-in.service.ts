@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { CausewayError } from '@causeway/contracts';
 import { sha256Hex } from '@causeway/crypto';
 import { Clock } from '../../common/clock';
+import { returnedRows } from '../../common/returned-rows';
 import { SessionsService } from '../../sessions/sessions.service';
 import { TenantsService } from '../../tenants/tenants.service';
 import { UsersRepository, type UserRow } from '../../users/users.repository';
@@ -119,15 +120,14 @@ export class OidcSignInService {
     };
     if (!state) return refuse('state_missing');
     // Taken once: a replayed or second answer finds the attempt consumed.
-    const claimed = await this.db.query<
-      [Array<{ provider_id: string; pending: PendingOidcLogin }>, number] | Array<never>
-    >(
+    type Claimed = { provider_id: string; pending: PendingOidcLogin };
+    const claimed = await this.db.query<Claimed[] | [Claimed[], number]>(
       `UPDATE login_attempts SET consumed_at = $1
        WHERE state_hash = $2 AND tenant_id = $3 AND consumed_at IS NULL AND expires_at > $1
        RETURNING provider_id, pending`,
       [this.clock.now(), sha256Hex(state), tenant.id],
     );
-    const attempt = Array.isArray(claimed[0]) ? claimed[0][0] : undefined;
+    const attempt = returnedRows(claimed)[0];
     if (!attempt)
       return refuse(
         'state_mismatch',
