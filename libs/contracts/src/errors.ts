@@ -18,6 +18,23 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Sign-in failed. Start again from the sign-in page.',
   },
+  second_factor_required: {
+    status: 403,
+    message:
+      'Your organisation requires a second factor: confirm this sign-in with your authenticator app or a recovery code first.',
+  },
+  sign_in_method_not_allowed: {
+    status: 403,
+    message: 'Your organisation does not allow this way of signing in.',
+  },
+  too_many_attempts: {
+    status: 429,
+    message: 'Too many attempts. Wait a while, then try again.',
+  },
+  mail_unavailable: {
+    status: 503,
+    message: 'The sign-in email could not be sent. Try again later or ask your administrator.',
+  },
   session_expired: {
     status: 401,
     message: 'Your session has ended (signed out, idle too long, or too old). Sign in again.',

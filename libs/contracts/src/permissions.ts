@@ -5,7 +5,12 @@
 export const PERMISSIONS = {
   'allow-list.manage': "Read and change the tenant's IP allow-list (who may connect from where).",
   'identity-providers.manage': "Add, list and remove the tenant's sign-in connectors (OIDC, SAML).",
-  'account.self': 'Read your own account and list or end your own sessions.',
+  'sign-in-policy.manage':
+    "Read and change the tenant's sign-in policy (passwords, emailed codes, required second factor).",
+  'audit.read':
+    "Read the tenant's audit events (sign-ins and their failures, configuration changes).",
+  'account.self':
+    'Read your own account, list or end your own sessions, set up your second factor.',
   'users.sessions.revoke': 'End all sessions of a user of the tenant (sign them out everywhere).',
   'nodes.read': 'List nodes and read their state.',
   'nodes.ping': 'Send a diagnostic request (ping, info) to a node over the bridge.',

@@ -17,6 +17,8 @@ import { WorkspacesModule } from './workspaces/workspaces.module';
 import { KeyRotationModule } from './trust/key-rotation.module';
 import { SignInModule } from './identity/sign-in/sign-in.module';
 import { TrustModule } from './trust/trust.module';
+import { AuditModule } from './audit/audit.module';
+import { SignInPolicyModule } from './identity/sign-in-policy/sign-in-policy.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -33,6 +35,7 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot(options.logger),
         DatabaseModule,
+        AuditModule,
         TrustModule,
         BridgeModule,
         AccessModule,
@@ -44,6 +47,7 @@ export class AppModule {
         EnrolmentModule,
         KeyRotationModule,
         SignInModule,
+        SignInPolicyModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

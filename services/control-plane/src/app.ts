@@ -19,12 +19,16 @@ export async function createControlPlane(
   });
   app.useLogger(app.get(NestPinoLogger));
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Which peers may name the client in X-Forwarded-For (CAUSEWAY_TRUST_PROXY); req.ip is then
+  // the address allow-lists, throttling and the audit trail see.
+  app.set('trust proxy', options.config.trustProxy);
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     requestIdFor(req, res);
     next();
   });
   app.useBodyParser('json', { limit: '1mb' });
+  // SAML responses arrive as an HTML form post.
+  app.useBodyParser('urlencoded', { extended: false, limit: '1mb' });
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

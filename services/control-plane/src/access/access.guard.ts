@@ -1,17 +1,17 @@
-import type { IncomingMessage } from 'node:http';
+import type { Request } from 'express';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import { ALL_PERMISSIONS, CausewayError, type Permission } from '@causeway/contracts';
 import { secretsEqual } from '@causeway/crypto';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
-import { PERMISSION_KEY, PUBLIC_KEY } from './permission.decorator';
+import { PENDING_SECOND_FACTOR_KEY, PERMISSION_KEY, PUBLIC_KEY } from './permission.decorator';
 import { TenantAllowListsService } from '../identity/allow-list/tenant-allow-lists.service';
 import { sessionTokenFrom } from '../sessions/session-cookie';
 import { SessionsService } from '../sessions/sessions.service';
 import { PLATFORM_OPERATOR_SUBJECT, SIGNED_IN_USER_PERMISSIONS, type Principal } from './principal';
 
-type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
+type AuthenticatedRequest = Request & { principal?: Principal };
 
 /**
  * The one authorisation layer: authenticates the caller and checks the route's declared
@@ -46,6 +46,13 @@ export class AccessGuard implements CanActivate {
     }
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = await this.authenticate(req);
+    if (
+      principal.kind === 'user' &&
+      principal.session.secondFactorPending &&
+      !this.reflector.get<boolean>(PENDING_SECOND_FACTOR_KEY, context.getHandler())
+    ) {
+      throw new CausewayError('second_factor_required');
+    }
     if (!principal.permissions.has(permission)) {
       throw new CausewayError('forbidden', `You need the "${permission}" permission to do this.`);
     }
@@ -53,7 +60,7 @@ export class AccessGuard implements CanActivate {
     return true;
   }
 
-  private async authenticate(req: IncomingMessage): Promise<Principal> {
+  private async authenticate(req: Request): Promise<Principal> {
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header) : null;
     if (!match?.[1]) {
@@ -65,11 +72,7 @@ export class AccessGuard implements CanActivate {
         );
       }
       const session = await this.sessions.authenticate(token);
-      await this.allowLists.assertAllowed(
-        session.tenantId,
-        req.socket.remoteAddress,
-        `user:${session.userId}`,
-      );
+      await this.allowLists.assertAllowed(session.tenantId, req.ip, `user:${session.userId}`);
       return {
         kind: 'user',
         subject: `user:${session.userId}`,

@@ -10,6 +10,16 @@ export const PUBLIC_KEY = 'causeway:public';
 export const RequirePermission = (permission: Permission): MethodDecorator & ClassDecorator =>
   SetMetadata(PERMISSION_KEY, permission);
 
+export const PENDING_SECOND_FACTOR_KEY = 'causeway:pending-second-factor';
+
+/**
+ * Marks a route a signed-in user may call before confirming a second factor their tenant
+ * requires (who am I, sign out, set up or confirm the second factor). Every other route
+ * answers `second_factor_required` until then.
+ */
+export const AllowPendingSecondFactor = (): MethodDecorator =>
+  SetMetadata(PENDING_SECOND_FACTOR_KEY, true);
+
 /** Marks a route that anyone may call (health checks, sign-in). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_KEY, true);
 

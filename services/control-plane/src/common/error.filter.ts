@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
-import { CausewayError, ERROR_CATALOGUE, type ErrorCode } from '@causeway/contracts';
+import { ERROR_CATALOGUE, type ErrorCode } from '@causeway/contracts';
+import { asCausewayError } from './domain-errors';
 import { requestIdOf } from './request-id';
 
 /** The body of every error answer: `{ code, message, requestId }` (and `errorId` for a 500). */
@@ -25,7 +26,8 @@ const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
 };
 
 /**
- * The one place where errors become HTTP answers. Typed errors keep their code and sentence;
+ * The one place where errors become HTTP answers. Typed errors (CausewayError, or a domain error
+ * through asCausewayError) keep their code and sentence;
  * anything else is a 500 that shows the caller an error id only, while the log has the rest.
  */
 @Catch()
@@ -44,10 +46,11 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown, requestId: string): [number, ErrorBody] {
-    if (exception instanceof CausewayError) {
-      const body: ErrorBody = { code: exception.code, message: exception.message, requestId };
-      if (exception.details) body.details = exception.details;
-      return [exception.status, body];
+    const typed = asCausewayError(exception);
+    if (typed) {
+      const body: ErrorBody = { code: typed.code, message: typed.message, requestId };
+      if (typed.details) body.details = typed.details;
+      return [typed.status, body];
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { BROKER_USERS_ENV, brokerUsersOptions } from '../broker-users/broker-users.module';
 import type { BrokerUsersOptions } from '../broker-users/broker-users.service';
-import { SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
+import { ConfigError, SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
+import type { SmtpConfig } from '../identity/email-codes/mailer';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
@@ -97,6 +98,41 @@ export const CONTROL_PLANE_ENV = {
     expects: 'milliseconds a bridge request waits for its reply (100-3600000)',
     default: '5000',
   },
+  CAUSEWAY_TRUST_PROXY: {
+    schema: z.union([
+      z.literal(''),
+      z
+        .string()
+        .regex(/^[0-9A-Za-z.:/, ]{1,2000}$/, 'addresses, CIDRs or loopback/linklocal/uniquelocal'),
+    ]),
+    expects:
+      'the reverse proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDRs, or loopback, linklocal, uniquelocal (empty: none, the client is the TCP peer)',
+    default: '',
+  },
+  CAUSEWAY_SMTP_URL: {
+    schema: z.union([z.literal(''), z.url({ protocol: /^smtps?$/ })]),
+    expects:
+      'the mail relay for sign-in codes, smtp://user:password@host:587 (STARTTLS) or smtps://host:465; empty turns emailed codes off',
+    sensitive: true,
+    default: '',
+  },
+  CAUSEWAY_SMTP_REQUIRE_TLS: {
+    schema: z.enum(['true', 'false']),
+    expects: 'true (refuse to send a code over smtp:// without STARTTLS) or false',
+    default: 'true',
+  },
+  CAUSEWAY_MAIL_FROM: {
+    schema: z.string().min(3).max(200).regex(/@/, 'an address'),
+    expects: 'the From of sign-in emails, e.g. "Causeway <no-reply@example.com>"',
+    default: 'Causeway <no-reply@causeway.invalid>',
+  },
+  CAUSEWAY_EMAIL_CODE_KEY: {
+    schema: z.union([z.literal(''), z.string().min(32).max(512)]),
+    expects:
+      'a secret of at least 32 characters that keys the hashes of emailed sign-in codes (required with CAUSEWAY_SMTP_URL; `openssl rand -base64 32`)',
+    sensitive: true,
+    default: '',
+  },
 };
 
 type Env = EnvValues<typeof CONTROL_PLANE_ENV>;
@@ -124,6 +160,40 @@ export interface ControlPlaneConfig {
   brokerUsers: BrokerUsersOptions;
   /** Seals the CA key in the database; undefined when enrolment is off. */
   caSealKey: string | undefined;
+  /** Express `trust proxy`: which peers' X-Forwarded-For names the client (false: none). */
+  trustProxy: string[] | false;
+  /** Emailed sign-in codes; undefined when no mail relay is configured. */
+  emailCodes: EmailCodesConfig | undefined;
+}
+
+export interface EmailCodesConfig {
+  smtp: SmtpConfig;
+  /** Keys the stored HMAC of each code. */
+  hmacKey: Buffer;
+}
+
+/** The mail relay from its URL: credentials from the userinfo, TLS from the scheme. */
+function emailCodesConfig(v: Env): EmailCodesConfig | undefined {
+  if (v.CAUSEWAY_SMTP_URL === '') return undefined;
+  if (v.CAUSEWAY_EMAIL_CODE_KEY === '') {
+    throw new ConfigError(
+      `Invalid configuration: CAUSEWAY_EMAIL_CODE_KEY is not set; it is required when CAUSEWAY_SMTP_URL is set and expects ${CONTROL_PLANE_ENV.CAUSEWAY_EMAIL_CODE_KEY.expects}.`,
+    );
+  }
+  const url = new URL(v.CAUSEWAY_SMTP_URL);
+  const secure = url.protocol === 'smtps:';
+  const user = decodeURIComponent(url.username);
+  return {
+    smtp: {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
+      secure,
+      requireTls: !secure && v.CAUSEWAY_SMTP_REQUIRE_TLS === 'true',
+      ...(user === '' ? {} : { auth: { user, pass: decodeURIComponent(url.password) } }),
+      from: v.CAUSEWAY_MAIL_FROM,
+    },
+    hmacKey: Buffer.from(v.CAUSEWAY_EMAIL_CODE_KEY, 'utf8'),
+  };
 }
 
 export function loadConfig(
@@ -150,6 +220,13 @@ export function loadConfig(
     logLevel: v.CAUSEWAY_LOG_LEVEL,
     caSealKey: v.CAUSEWAY_CA_SEAL_KEY === '' ? undefined : v.CAUSEWAY_CA_SEAL_KEY,
     brokerUsers: brokerUsersOptions(v, v.CAUSEWAY_AMQP_URL, v.CAUSEWAY_BRIDGE_NAMESPACE),
+    trustProxy:
+      v.CAUSEWAY_TRUST_PROXY === ''
+        ? false
+        : v.CAUSEWAY_TRUST_PROXY.split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+    emailCodes: emailCodesConfig(v),
   };
 }
 

@@ -10,6 +10,7 @@ import { Trust1795450000000 } from './migrations/1795450000000-trust';
 import { UsersSessions1795460000000 } from './migrations/1795460000000-users-sessions';
 import { IdentityProviders1795470000000 } from './migrations/1795470000000-identity-providers';
 import { TenantAllowList1795480000000 } from './migrations/1795480000000-tenant-allow-list';
+import { SignIn1795490000000 } from './migrations/1795490000000-sign-in';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   UsersSessions1795460000000,
   IdentityProviders1795470000000,
   TenantAllowList1795480000000,
+  SignIn1795490000000,
 ];
 
 /**

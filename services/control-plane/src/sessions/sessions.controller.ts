@@ -3,7 +3,11 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { CausewayError } from '@causeway/contracts';
-import { Caller, RequirePermission } from '../access/permission.decorator';
+import {
+  AllowPendingSecondFactor,
+  Caller,
+  RequirePermission,
+} from '../access/permission.decorator';
 import type { Principal } from '../access/principal';
 import { parseInput } from '../common/validation';
 import { clearedSessionCookie } from './session-cookie';
@@ -19,6 +23,7 @@ export class SessionsController {
 
   @Get('api/v1/me')
   @RequirePermission('account.self')
+  @AllowPendingSecondFactor()
   @ApiOperation({ summary: 'Who is signed in' })
   me(@Caller() caller: Principal) {
     if (caller.kind === 'platform-operator') return { kind: caller.kind };
@@ -31,6 +36,7 @@ export class SessionsController {
       displayName: s.displayName,
       authMethod: s.authMethod,
       secondFactor: s.secondFactor,
+      secondFactorRequired: s.secondFactorPending,
     };
   }
 
@@ -55,6 +61,7 @@ export class SessionsController {
   @Post('api/v1/auth/logout')
   @HttpCode(204)
   @RequirePermission('account.self')
+  @AllowPendingSecondFactor()
   @ApiOperation({ summary: 'Sign out: end this session and clear its cookie' })
   async logout(
     @Caller() caller: Principal,
@@ -67,7 +74,15 @@ export class SessionsController {
   @Delete('api/v1/tenants/:tenant/users/:user/sessions')
   @RequirePermission('users.sessions.revoke')
   @ApiOperation({ summary: "End all of a user's sessions (sign them out everywhere)" })
-  revokeUser(@Param('tenant') tenant: string, @Param('user') user: string) {
-    return this.sessions.revokeAllOfUser(tenant, parseInput(userId, user, 'user id'));
+  revokeUser(
+    @Param('tenant') tenant: string,
+    @Param('user') user: string,
+    @Caller() caller: Principal,
+  ) {
+    return this.sessions.revokeAllOfUser(
+      tenant,
+      parseInput(userId, user, 'user id'),
+      caller.subject,
+    );
   }
 }

@@ -56,6 +56,28 @@ export class SessionsRepository {
     await this.db.query('UPDATE sessions SET last_seen_at = $1 WHERE id = $2', [at, id]);
   }
 
+  /** Marks an open session confirmed by a second factor and gives it a new token hash. */
+  async confirmSecondFactor(tenantId: string, id: string, tokenHash: string): Promise<boolean> {
+    const rows = await this.db.query<Array<{ id: string }>>(
+      `UPDATE sessions SET second_factor = true, token_hash = $1
+       WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL
+       RETURNING id`,
+      [tokenHash, tenantId, id],
+    );
+    return returnedRows(rows).length > 0;
+  }
+
+  /** Deletes sessions that ended (revoked or expired) before `before`; returns how many. */
+  async deleteEndedBefore(before: Date, idleMs: number): Promise<number> {
+    const rows = await this.db.query<Array<{ id: string }>>(
+      `DELETE FROM sessions
+       WHERE revoked_at < $1 OR absolute_expires_at < $1 OR last_seen_at < $2
+       RETURNING id`,
+      [before, new Date(before.getTime() - idleMs)],
+    );
+    return returnedRows(rows).length;
+  }
+
   /** Open sessions of one user, newest first. */
   listOpen(tenantId: string, userId: string, now: Date, idleMs: number): Promise<SessionRow[]> {
     return this.db.query<SessionRow[]>(

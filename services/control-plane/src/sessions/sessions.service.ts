@@ -3,9 +3,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { CausewayError } from '@causeway/contracts';
 import { randomToken, sha256Hex } from '@causeway/crypto';
+import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { TenantsService } from '../tenants/tenants.service';
+import { SignInPolicyService } from '../identity/sign-in-policy/sign-in-policy.service';
 import { UsersRepository } from '../users/users.repository';
 import { SessionsRepository, type SessionRow } from './sessions.repository';
 
@@ -32,6 +34,8 @@ export interface SessionUser {
   displayName: string | null;
   authMethod: string;
   secondFactor: boolean;
+  /** The tenant requires a second factor and this session has not confirmed one yet. */
+  secondFactorPending: boolean;
 }
 
 /**
@@ -44,6 +48,8 @@ export class SessionsService {
     private readonly sessions: SessionsRepository,
     private readonly users: UsersRepository,
     private readonly tenants: TenantsService,
+    private readonly policies: SignInPolicyService,
+    private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
@@ -97,6 +103,7 @@ export class SessionsService {
     if (now.getTime() - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
       await this.sessions.touch(row.id, now);
     }
+    const policy = await this.policies.forTenant(row.tenant_id);
     return {
       sessionId: row.id,
       userId: row.user_id,
@@ -105,7 +112,24 @@ export class SessionsService {
       displayName: user.display_name,
       authMethod: row.auth_method,
       secondFactor: row.second_factor,
+      secondFactorPending: policy.requireSecondFactor && !row.second_factor,
     };
+  }
+
+  /**
+   * Marks the session as confirmed by a second factor. The token changes too, so a token seen
+   * before the confirmation (in a shared browser, say) does not gain the confirmed rights.
+   */
+  async confirmSecondFactor(session: SessionUser): Promise<{ token: string }> {
+    const token = randomToken(32);
+    const done = await this.sessions.confirmSecondFactor(
+      session.tenantId,
+      session.sessionId,
+      sha256Hex(token),
+    );
+    if (!done) throw new CausewayError('session_expired');
+    this.logger.info({ sessionId: session.sessionId }, 'session confirmed by a second factor');
+    return { token };
   }
 
   async listOwn(user: SessionUser): Promise<SessionView[]> {
@@ -128,7 +152,13 @@ export class SessionsService {
       'revoked by its user',
     );
     if (!done) throw new CausewayError('not_found', 'You have no open session with this id.');
-    this.logger.info({ sessionId, userId: user.userId }, 'session revoked by its user');
+    await this.audit.record({
+      tenantId: user.tenantId,
+      type: 'auth.session.revoked',
+      outcome: 'success',
+      actor: `user:${user.userId}`,
+      details: { sessionId, userId: user.userId, by: 'user' },
+    });
   }
 
   async logout(user: SessionUser): Promise<void> {
@@ -139,10 +169,21 @@ export class SessionsService {
       this.clock.now(),
       'signed out',
     );
+    await this.audit.record({
+      tenantId: user.tenantId,
+      type: 'auth.signed_out',
+      outcome: 'success',
+      actor: `user:${user.userId}`,
+      details: { sessionId: user.sessionId },
+    });
   }
 
   /** An admin signs a user out everywhere. */
-  async revokeAllOfUser(tenantSlug: string, userId: string): Promise<{ revoked: number }> {
+  async revokeAllOfUser(
+    tenantSlug: string,
+    userId: string,
+    actor: string,
+  ): Promise<{ revoked: number }> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const user = await this.users.findById(tenant.id, userId);
     if (!user) throw new CausewayError('not_found', 'No user with this id exists in this tenant.');
@@ -152,7 +193,13 @@ export class SessionsService {
       this.clock.now(),
       'revoked by an administrator',
     );
-    this.logger.warn({ tenantId: tenant.id, userId, revoked }, 'all sessions of a user revoked');
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'auth.session.revoked',
+      outcome: 'success',
+      actor,
+      details: { userId, revoked, by: 'administrator' },
+    });
     return { revoked };
   }
 

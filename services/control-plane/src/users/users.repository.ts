@@ -10,6 +10,10 @@ export interface UserRow {
   display_name: string | null;
   created_at: Date;
   disabled_at: Date | null;
+  /** argon2id hash of a local password (only where the tenant allows passwords). */
+  password_hash: string | null;
+  /** Roles the tenant's SSO attribute mapping gave at the last sign-in. */
+  sso_roles: string[];
 }
 
 /** People of a tenant. Every method takes the tenant id: a user is only ever found in one tenant. */

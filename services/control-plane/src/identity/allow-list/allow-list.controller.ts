@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission } from '../../access/permission.decorator';
+import { Caller, RequirePermission } from '../../access/permission.decorator';
+import type { Principal } from '../../access/principal';
 import { TenantAllowListsService } from './tenant-allow-lists.service';
 
 @ApiTags('allow-list')
@@ -19,7 +20,7 @@ export class AllowListController {
   @Put()
   @RequirePermission('allow-list.manage')
   @ApiOperation({ summary: "Replace the tenant's IP allow-list; applies within seconds" })
-  set(@Param('tenant') tenant: string, @Body() body: unknown) {
-    return this.lists.set(tenant, body);
+  set(@Param('tenant') tenant: string, @Body() body: unknown, @Caller() caller: Principal) {
+    return this.lists.set(tenant, body, caller.subject);
   }
 }

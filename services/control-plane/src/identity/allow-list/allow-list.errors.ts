@@ -9,15 +9,6 @@ export const ALLOW_LIST_ERRORS = {
 
 export type AllowListErrorCode = keyof typeof ALLOW_LIST_ERRORS;
 
-/**
- * The HTTP status each code maps to, for the one place that turns errors into answers. A
- * `Record` over the code type, so adding a code without a status does not compile.
- */
-export const ALLOW_LIST_HTTP_STATUS: Readonly<Record<AllowListErrorCode, number>> = {
-  allow_list_invalid: 400,
-  address_not_allowed: 403,
-};
-
 /** Base of every error this module throws. */
 export class AllowListError extends Error {
   constructor(
@@ -26,10 +17,5 @@ export class AllowListError extends Error {
   ) {
     super(detail ? `${ALLOW_LIST_ERRORS[code]} ${detail}` : ALLOW_LIST_ERRORS[code]);
     this.name = 'AllowListError';
-  }
-
-  /** The HTTP status the transport layer answers with. */
-  get status(): number {
-    return ALLOW_LIST_HTTP_STATUS[this.code];
   }
 }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { CausewayError } from '@causeway/contracts';
+import { AuditService } from '../../audit/audit.service';
 import { parseInput } from '../../common/validation';
 import { TenantsService } from '../../tenants/tenants.service';
 import { AllowList } from './allow-list';
@@ -27,17 +27,15 @@ export class TenantAllowListsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly tenants: TenantsService,
-    private readonly logger: PinoLogger,
-  ) {
-    logger.setContext('TenantAllowListsService');
-  }
+    private readonly audit: AuditService,
+  ) {}
 
   async get(tenantSlug: string): Promise<{ entries: string[] }> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
     return { entries: (await this.read(tenant.id)).entries };
   }
 
-  async set(tenantSlug: string, input: unknown): Promise<{ entries: string[] }> {
+  async set(tenantSlug: string, input: unknown, actor: string): Promise<{ entries: string[] }> {
     const { entries } = parseInput(allowListBodySchema, input, 'allow-list');
     let list: AllowList;
     try {
@@ -53,7 +51,13 @@ export class TenantAllowListsService {
       tenant.id,
     ]);
     this.cache.delete(tenant.id);
-    this.logger.info({ tenantId: tenant.id, entries: list.entries.length }, 'allow-list changed');
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'config.allow_list.changed',
+      outcome: 'success',
+      actor,
+      details: { entries: list.entries.join(',') },
+    });
     return { entries: list.entries };
   }
 
@@ -62,11 +66,14 @@ export class TenantAllowListsService {
     const list = await this.read(tenantId);
     if (list.allowsAll) return;
     if (address !== undefined && list.allows(address)) return;
-    // Recorded as a security event; the audit trail (issue 8) will take it from here.
-    this.logger.warn(
-      { tenantId, address, who, event: 'access.address_refused' },
-      'address not on the allow-list',
-    );
+    await this.audit.record({
+      tenantId,
+      type: 'access.address_refused',
+      outcome: 'failure',
+      actor: who,
+      reason: 'address_not_allowed',
+      ip: address ?? null,
+    });
     throw new CausewayError('address_not_allowed');
   }
 

@@ -13,19 +13,6 @@ export const EMAIL_CODES_ERRORS = {
 
 export type EmailCodesErrorCode = keyof typeof EMAIL_CODES_ERRORS;
 
-/**
- * The HTTP status each code maps to, for the one place that turns errors into answers. A
- * `Record` over the code type, so adding a code without a status does not compile.
- */
-export const EMAIL_CODES_HTTP_STATUS: Readonly<Record<EmailCodesErrorCode, number>> = {
-  code_invalid: 401,
-  code_expired: 401,
-  too_many_attempts: 429,
-  rate_limited: 429,
-  email_invalid: 400,
-  mail_failed: 502,
-};
-
 /** Base of every error this module throws. */
 export class EmailCodesError extends Error {
   constructor(
@@ -34,10 +21,5 @@ export class EmailCodesError extends Error {
   ) {
     super(detail ? `${EMAIL_CODES_ERRORS[code]} ${detail}` : EMAIL_CODES_ERRORS[code]);
     this.name = 'EmailCodesError';
-  }
-
-  /** The HTTP status the transport layer answers with. */
-  get status(): number {
-    return EMAIL_CODES_HTTP_STATUS[this.code];
   }
 }

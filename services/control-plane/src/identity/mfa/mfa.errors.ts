@@ -15,20 +15,6 @@ export const MFA_ERRORS = {
 
 export type MfaErrorCode = keyof typeof MFA_ERRORS;
 
-/**
- * The HTTP status each code maps to, for the one place that turns errors into answers. A
- * `Record` over the code type, so adding a code without a status does not compile.
- */
-export const MFA_HTTP_STATUS: Readonly<Record<MfaErrorCode, number>> = {
-  totp_invalid: 401,
-  totp_replayed: 401,
-  totp_not_enrolled: 400,
-  recovery_code_invalid: 401,
-  password_invalid: 401,
-  passwords_not_allowed: 403,
-  locked_out: 429,
-};
-
 /** Base of every error this module throws. */
 export class MfaError extends Error {
   constructor(
@@ -37,11 +23,6 @@ export class MfaError extends Error {
   ) {
     super(detail ? `${MFA_ERRORS[code]} ${detail}` : MFA_ERRORS[code]);
     this.name = 'MfaError';
-  }
-
-  /** The HTTP status the transport layer answers with. */
-  get status(): number {
-    return MFA_HTTP_STATUS[this.code];
   }
 }
 

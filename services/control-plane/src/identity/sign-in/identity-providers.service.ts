@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { CausewayError } from '@causeway/contracts';
 import { sealSecret, unsealSecret } from '@causeway/crypto';
+import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock';
 import { returnedRows } from '../../common/returned-rows';
 import { parseInput } from '../../common/validation';
@@ -73,16 +73,14 @@ export class IdentityProvidersService {
     private readonly tenants: TenantsService,
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
-    private readonly logger: PinoLogger,
-  ) {
-    logger.setContext('IdentityProvidersService');
-  }
+    private readonly audit: AuditService,
+  ) {}
 
   redirectUri(tenantSlug: string): string {
     return `${this.config.publicUrl}/api/v1/auth/${tenantSlug}/oidc/callback`;
   }
 
-  async create(tenantSlug: string, input: unknown): Promise<IdentityProviderView> {
+  async create(tenantSlug: string, input: unknown, actor: string): Promise<IdentityProviderView> {
     const body = parseInput(createOidcProviderSchema, input, 'identity provider');
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const sealKey = this.config.caSealKey;
@@ -125,7 +123,13 @@ export class IdentityProvidersService {
       }
       throw error;
     }
-    this.logger.info({ tenantId: tenant.id, providerId: id, kind }, 'identity provider added');
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'config.identity_provider.added',
+      outcome: 'success',
+      actor,
+      details: { providerId: id, kind, name },
+    });
     return this.view(tenant.slug, (await this.row(tenant.id, id)) as ProviderRow);
   }
 
@@ -139,7 +143,7 @@ export class IdentityProvidersService {
     return rows.map((r) => this.view(tenant.slug, r));
   }
 
-  async remove(tenantSlug: string, id: string): Promise<void> {
+  async remove(tenantSlug: string, id: string, actor: string): Promise<void> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const deleted = returnedRows(
       await this.db.query<Array<{ id: string }> | [Array<{ id: string }>, number]>(
@@ -154,6 +158,13 @@ export class IdentityProvidersService {
       );
     }
     this.connectors.delete(id);
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'config.identity_provider.removed',
+      outcome: 'success',
+      actor,
+      details: { providerId: id },
+    });
   }
 
   /** The OIDC connector of one of the tenant's enabled providers (built once, then reused). */

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { CausewayError } from '@causeway/contracts';
 import { sha256Hex } from '@causeway/crypto';
 import { Clock } from '../../common/clock';
 import { returnedRows } from '../../common/returned-rows';
-import { SessionsService } from '../../sessions/sessions.service';
+import type { ClientInfo } from '../../common/client-info';
 import { TenantsService } from '../../tenants/tenants.service';
 import { UsersRepository, type UserRow } from '../../users/users.repository';
-import { OidcLoginError, type OidcIdentity, type PendingOidcLogin } from '../oidc';
-import { TenantAllowListsService } from '../allow-list/tenant-allow-lists.service';
+import type { OidcIdentity, PendingOidcLogin } from '../oidc';
 import { IdentityProvidersService } from './identity-providers.service';
+import { SignInFlow, type SignInContext, type SignInResult } from './sign-in-flow.service';
 
 /** A started sign-in must come back within this time. */
 const ATTEMPT_TTL_MS = 10 * 60_000;
@@ -29,13 +28,9 @@ export class OidcSignInService {
     private readonly providers: IdentityProvidersService,
     private readonly tenants: TenantsService,
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsService,
-    private readonly allowLists: TenantAllowListsService,
+    private readonly flow: SignInFlow,
     private readonly clock: Clock,
-    private readonly logger: PinoLogger,
-  ) {
-    logger.setContext('OidcSignInService');
-  }
+  ) {}
 
   async begin(tenantSlug: string, providerId: string): Promise<URL> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
@@ -67,7 +62,6 @@ export class OidcSignInService {
     tenantId: string,
     providerId: string,
     identity: OidcIdentity,
-    refuse: (reason: string, message?: string) => never,
   ): Promise<UserRow> {
     const linked = await this.db.query<Array<{ user_id: string }>>(
       'SELECT user_id FROM user_identities WHERE provider_id = $1 AND subject = $2',
@@ -78,14 +72,14 @@ export class OidcSignInService {
       if (user) return user;
     }
     if (!identity.email) {
-      return refuse(
+      throw refusal(
         'email_missing',
         'The identity provider did not send an email address; ask your administrator to map one.',
       );
     }
     const existing = await this.users.findByEmail(tenantId, identity.email);
     if (existing && !identity.emailVerified) {
-      return refuse(
+      throw refusal(
         'email_unverified',
         'An account with this email address exists, and the identity provider does not vouch for the address. Ask your administrator.',
       );
@@ -106,56 +100,41 @@ export class OidcSignInService {
     return user;
   }
 
-  /** Completes a sign-in from the provider's redirect; returns the new session's cookie token. */
-  async complete(
-    tenantSlug: string,
-    callbackUrl: URL,
-    client: { ip: string | null; userAgent: string | null },
-  ): Promise<{ token: string }> {
+  /** Completes a sign-in from the provider's redirect and opens a session. */
+  async complete(tenantSlug: string, callbackUrl: URL, client: ClientInfo): Promise<SignInResult> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
-    const state = callbackUrl.searchParams.get('state');
-    const refuse = (reason: string, message?: string): never => {
-      this.logger.warn({ tenantId: tenant.id, reason }, 'OIDC sign-in refused');
-      throw new CausewayError('sign_in_failed', message, { reason });
-    };
-    if (!state) return refuse('state_missing');
-    // Taken once: a replayed or second answer finds the attempt consumed.
-    type Claimed = { provider_id: string; pending: PendingOidcLogin };
-    const claimed = await this.db.query<Claimed[] | [Claimed[], number]>(
-      `UPDATE login_attempts SET consumed_at = $1
-       WHERE state_hash = $2 AND tenant_id = $3 AND consumed_at IS NULL AND expires_at > $1
-       RETURNING provider_id, pending`,
-      [this.clock.now(), sha256Hex(state), tenant.id],
-    );
-    const attempt = returnedRows(claimed)[0];
-    if (!attempt)
-      return refuse(
-        'state_mismatch',
-        'This sign-in is unknown, already used or too old. Start again.',
+    const ctx: SignInContext = { tenantId: tenant.id, method: 'oidc', client };
+    const { user, providerId } = await this.flow.attempt(ctx, async () => {
+      const state = callbackUrl.searchParams.get('state');
+      if (!state) throw refusal('state_missing');
+      // Taken once: a replayed or second answer finds the attempt consumed.
+      type Claimed = { provider_id: string; pending: PendingOidcLogin };
+      const claimed = await this.db.query<Claimed[] | [Claimed[], number]>(
+        `UPDATE login_attempts SET consumed_at = $1
+         WHERE state_hash = $2 AND tenant_id = $3 AND consumed_at IS NULL AND expires_at > $1
+         RETURNING provider_id, pending`,
+        [this.clock.now(), sha256Hex(state), tenant.id],
       );
-    const connector = await this.providers.oidcConnector(tenant.id, attempt.provider_id);
-    let identity: OidcIdentity;
-    try {
-      identity = await connector.complete(callbackUrl, attempt.pending);
-    } catch (error) {
-      if (error instanceof OidcLoginError) return refuse(error.code, error.message);
-      throw error;
-    }
-    const user = await this.userFor(tenant.id, attempt.provider_id, identity, refuse);
-    if (user.disabled_at) return refuse('user_disabled', 'This account is disabled.');
-    await this.allowLists.assertAllowed(tenant.id, client.ip ?? undefined, `user:${user.id}`);
-    const { token } = await this.sessions.open({
-      tenantId: tenant.id,
-      userId: user.id,
-      authMethod: 'oidc',
-      secondFactor: false,
-      ip: client.ip,
-      userAgent: client.userAgent,
+      const attempt = returnedRows(claimed)[0];
+      if (!attempt) {
+        throw refusal(
+          'state_mismatch',
+          'This sign-in is unknown, already used or too old. Start again.',
+        );
+      }
+      ctx.providerId = attempt.provider_id;
+      const connector = await this.providers.oidcConnector(tenant.id, attempt.provider_id);
+      const identity = await connector.complete(callbackUrl, attempt.pending);
+      if (identity.email) ctx.actor = `email:${identity.email}`;
+      return {
+        user: await this.userFor(tenant.id, attempt.provider_id, identity),
+        providerId: attempt.provider_id,
+      };
     });
-    this.logger.info(
-      { tenantId: tenant.id, userId: user.id, providerId: attempt.provider_id },
-      'OIDC sign-in succeeded',
-    );
-    return { token };
+    return this.flow.openSession({ ...ctx, providerId }, user);
   }
+}
+
+function refusal(reason: string, message?: string): CausewayError {
+  return new CausewayError('sign_in_failed', message, { reason });
 }

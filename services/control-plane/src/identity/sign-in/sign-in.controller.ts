@@ -14,13 +14,17 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { Public, RequirePermission } from '../../access/permission.decorator';
+import { Caller, Public, RequirePermission } from '../../access/permission.decorator';
+import type { Principal } from '../../access/principal';
+import { clientOf } from '../../common/client-info';
 import { parseInput } from '../../common/validation';
 import { CONFIG, type ControlPlaneConfig } from '../../config/config';
 import { sessionCookie } from '../../sessions/session-cookie';
 import { SessionsService } from '../../sessions/sessions.service';
 import { IdentityProvidersService } from './identity-providers.service';
 import { OidcSignInService } from './oidc-sign-in.service';
+import { afterSignIn } from './sign-in-flow.service';
+import { SignInPolicyService } from '../sign-in-policy/sign-in-policy.service';
 
 const providerId = z.uuid({ error: 'a provider id is a UUID' });
 const loginQuery = z.object({ provider: providerId });
@@ -32,6 +36,7 @@ export class SignInController {
     private readonly providers: IdentityProvidersService,
     private readonly oidc: OidcSignInService,
     private readonly sessions: SessionsService,
+    private readonly policies: SignInPolicyService,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
@@ -39,8 +44,8 @@ export class SignInController {
   @ApiBearerAuth()
   @RequirePermission('identity-providers.manage')
   @ApiOperation({ summary: 'Add a sign-in connector (OIDC) to the tenant' })
-  create(@Param('tenant') tenant: string, @Body() body: unknown) {
-    return this.providers.create(tenant, body);
+  create(@Param('tenant') tenant: string, @Body() body: unknown, @Caller() caller: Principal) {
+    return this.providers.create(tenant, body, caller.subject);
   }
 
   @Get('api/v1/tenants/:tenant/identity-providers')
@@ -56,8 +61,12 @@ export class SignInController {
   @ApiBearerAuth()
   @RequirePermission('identity-providers.manage')
   @ApiOperation({ summary: 'Remove a sign-in connector' })
-  async remove(@Param('tenant') tenant: string, @Param('id') id: string): Promise<void> {
-    await this.providers.remove(tenant, parseInput(providerId, id, 'provider id'));
+  async remove(
+    @Param('tenant') tenant: string,
+    @Param('id') id: string,
+    @Caller() caller: Principal,
+  ): Promise<void> {
+    await this.providers.remove(tenant, parseInput(providerId, id, 'provider id'), caller.subject);
   }
 
   /** Public: what the sign-in page offers for this tenant. */
@@ -66,8 +75,11 @@ export class SignInController {
   @ApiOperation({ summary: "The tenant's sign-in methods" })
   async methods(@Param('tenant') tenant: string) {
     const items = await this.providers.list(tenant, true);
+    const policy = await this.policies.get(tenant);
     return {
       items: items.map((p) => ({ id: p.id, kind: p.kind, name: p.name, loginUrl: p.loginUrl })),
+      emailCode: policy.emailCodesAllowed && this.config.emailCodes !== undefined,
+      password: policy.passwordsAllowed,
     };
   }
 
@@ -93,11 +105,8 @@ export class SignInController {
     @Res() res: Response,
   ): Promise<void> {
     const callbackUrl = new URL(req.originalUrl, this.config.publicUrl);
-    const { token } = await this.oidc.complete(tenant, callbackUrl, {
-      ip: req.socket.remoteAddress ?? null,
-      userAgent: req.get('user-agent') ?? null,
-    });
-    res.setHeader('Set-Cookie', sessionCookie(token, this.sessions.maxAgeMs));
-    res.redirect(303, '/');
+    const result = await this.oidc.complete(tenant, callbackUrl, clientOf(req));
+    res.setHeader('Set-Cookie', sessionCookie(result.token, this.sessions.maxAgeMs));
+    res.redirect(303, afterSignIn(result));
   }
 }

@@ -5,10 +5,13 @@ import { TenantsModule } from '../../tenants/tenants.module';
 import { IdentityProvidersService } from './identity-providers.service';
 import { OidcSignInService } from './oidc-sign-in.service';
 import { SignInController } from './sign-in.controller';
+import { SignInFlow } from './sign-in-flow.service';
+import { SignInPolicyModule } from '../sign-in-policy/sign-in-policy.module';
 
 @Module({
-  imports: [TenantsModule, SessionsModule, AllowListModule],
+  imports: [TenantsModule, SessionsModule, AllowListModule, SignInPolicyModule],
   controllers: [SignInController],
-  providers: [IdentityProvidersService, OidcSignInService],
+  providers: [IdentityProvidersService, OidcSignInService, SignInFlow],
+  exports: [SignInFlow, IdentityProvidersService],
 })
 export class SignInModule {}

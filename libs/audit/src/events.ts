@@ -1,0 +1,109 @@
+/**
+ * The audit event catalogue: every event a Causeway component records, with its category and
+ * severity. Records carry identifiers and machine-readable reasons, never a secret, a code that
+ * was typed, a token or a password.
+ */
+export type AuditSeverity = 'info' | 'notice' | 'warning' | 'critical';
+export type AuditCategory = 'authentication' | 'access' | 'configuration';
+
+export interface AuditEventSpec {
+  category: AuditCategory;
+  severity: AuditSeverity;
+  description: string;
+}
+
+export const AUDIT_EVENTS = {
+  'auth.sign_in.succeeded': {
+    category: 'authentication',
+    severity: 'info',
+    description: 'A user signed in (method and connector in the details).',
+  },
+  'auth.sign_in.failed': {
+    category: 'authentication',
+    severity: 'warning',
+    description: 'A sign-in was refused; the reason says why.',
+  },
+  'auth.second_factor.succeeded': {
+    category: 'authentication',
+    severity: 'info',
+    description: 'A user confirmed a sign-in with an authenticator code or a recovery code.',
+  },
+  'auth.second_factor.failed': {
+    category: 'authentication',
+    severity: 'warning',
+    description: 'A second-factor code was refused; the reason says why.',
+  },
+  'auth.second_factor.enrolled': {
+    category: 'authentication',
+    severity: 'notice',
+    description: 'A user set up an authenticator app and received new recovery codes.',
+  },
+  'auth.second_factor.removed': {
+    category: 'authentication',
+    severity: 'warning',
+    description: "A user's authenticator app and recovery codes were removed.",
+  },
+  'auth.email_code.sent': {
+    category: 'authentication',
+    severity: 'info',
+    description: 'A one-time sign-in code was emailed.',
+  },
+  'auth.email_code.refused': {
+    category: 'authentication',
+    severity: 'warning',
+    description: 'A sign-in code was not sent (rate limit, method off, mail relay down).',
+  },
+  'auth.password.set': {
+    category: 'authentication',
+    severity: 'notice',
+    description: 'A local password was set or changed.',
+  },
+  'auth.locked_out': {
+    category: 'authentication',
+    severity: 'warning',
+    description: 'Too many failures: further attempts are refused for a while.',
+  },
+  'auth.signed_out': {
+    category: 'authentication',
+    severity: 'info',
+    description: 'A user signed out.',
+  },
+  'auth.session.revoked': {
+    category: 'authentication',
+    severity: 'notice',
+    description: 'Sessions were ended by their user or by an administrator.',
+  },
+  'access.address_refused': {
+    category: 'access',
+    severity: 'warning',
+    description: "A request or sign-in came from outside the tenant's IP allow-list.",
+  },
+  'config.identity_provider.added': {
+    category: 'configuration',
+    severity: 'notice',
+    description: 'A sign-in connector (OIDC or SAML) was added.',
+  },
+  'config.identity_provider.removed': {
+    category: 'configuration',
+    severity: 'notice',
+    description: 'A sign-in connector was removed.',
+  },
+  'config.sign_in_policy.changed': {
+    category: 'configuration',
+    severity: 'notice',
+    description: "The tenant's sign-in policy changed.",
+  },
+  'config.allow_list.changed': {
+    category: 'configuration',
+    severity: 'notice',
+    description: "The tenant's IP allow-list changed.",
+  },
+} as const satisfies Record<string, AuditEventSpec>;
+
+export type AuditEventType = keyof typeof AUDIT_EVENTS;
+
+export const AUDIT_EVENT_TYPES = Object.keys(AUDIT_EVENTS) as AuditEventType[];
+
+export function isAuditEventType(value: unknown): value is AuditEventType {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(AUDIT_EVENTS, value);
+}

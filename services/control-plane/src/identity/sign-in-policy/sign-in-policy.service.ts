@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { AuditService } from '../../audit/audit.service';
+import { parseInput } from '../../common/validation';
+import { TenantsService } from '../../tenants/tenants.service';
+
+/** How a tenant's people may sign in, beside its SSO connectors. */
+export interface SignInPolicy {
+  /** Local passwords (argon2id); off by default: SSO first. */
+  passwordsAllowed: boolean;
+  /** One-time codes sent by email (partners without SSO); on by default. */
+  emailCodesAllowed: boolean;
+  /** Every session must be confirmed with an authenticator code or a recovery code. */
+  requireSecondFactor: boolean;
+}
+
+export const signInPolicySchema = z.strictObject({
+  passwordsAllowed: z.boolean().optional(),
+  emailCodesAllowed: z.boolean().optional(),
+  requireSecondFactor: z.boolean().optional(),
+});
+
+/** Re-read at least this often, so a change by any instance applies within seconds. */
+const CACHE_MS = 2000;
+
+interface Row {
+  passwords_allowed: boolean;
+  email_codes_allowed: boolean;
+  require_second_factor: boolean;
+}
+
+@Injectable()
+export class SignInPolicyService {
+  private readonly cache = new Map<string, { policy: SignInPolicy; readAt: number }>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly tenants: TenantsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async get(tenantSlug: string): Promise<SignInPolicy> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    return this.forTenant(tenant.id);
+  }
+
+  /** Changes the named settings only; the others keep their value. */
+  async update(tenantSlug: string, input: unknown, actor: string): Promise<SignInPolicy> {
+    const change = parseInput(signInPolicySchema, input, 'sign-in policy');
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    await this.db.query(
+      `UPDATE tenants SET
+         passwords_allowed = COALESCE($2, passwords_allowed),
+         email_codes_allowed = COALESCE($3, email_codes_allowed),
+         require_second_factor = COALESCE($4, require_second_factor)
+       WHERE id = $1`,
+      [
+        tenant.id,
+        change.passwordsAllowed ?? null,
+        change.emailCodesAllowed ?? null,
+        change.requireSecondFactor ?? null,
+      ],
+    );
+    this.cache.delete(tenant.id);
+    const policy = await this.forTenant(tenant.id);
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'config.sign_in_policy.changed',
+      outcome: 'success',
+      actor,
+      details: { ...policy },
+    });
+    return policy;
+  }
+
+  async forTenant(tenantId: string): Promise<SignInPolicy> {
+    const cached = this.cache.get(tenantId);
+    if (cached && Date.now() - cached.readAt < CACHE_MS) return cached.policy;
+    const rows = await this.db.query<Row[]>(
+      'SELECT passwords_allowed, email_codes_allowed, require_second_factor FROM tenants WHERE id = $1',
+      [tenantId],
+    );
+    const row = rows[0];
+    // An unknown tenant gets the strictest answer.
+    const policy: SignInPolicy = {
+      passwordsAllowed: row?.passwords_allowed ?? false,
+      emailCodesAllowed: row?.email_codes_allowed ?? false,
+      requireSecondFactor: row?.require_second_factor ?? true,
+    };
+    this.cache.set(tenantId, { policy, readAt: Date.now() });
+    return policy;
+  }
+}
