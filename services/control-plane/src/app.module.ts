@@ -18,7 +18,9 @@ import { KeyRotationModule } from './trust/key-rotation.module';
 import { SignInModule } from './identity/sign-in/sign-in.module';
 import { TrustModule } from './trust/trust.module';
 import { AuditModule } from './audit/audit.module';
+import { SignInHousekeepingModule } from './identity/housekeeping/sign-in-housekeeping';
 import { SignInPolicyModule } from './identity/sign-in-policy/sign-in-policy.module';
+import { LocalSignInModule } from './identity/local-sign-in/local-sign-in.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -48,6 +50,8 @@ export class AppModule {
         KeyRotationModule,
         SignInModule,
         SignInPolicyModule,
+        SignInHousekeepingModule,
+        LocalSignInModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

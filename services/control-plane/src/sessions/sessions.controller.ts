@@ -37,6 +37,7 @@ export class SessionsController {
       authMethod: s.authMethod,
       secondFactor: s.secondFactor,
       secondFactorRequired: s.secondFactorPending,
+      ssoRoles: s.ssoRoles,
     };
   }
 

@@ -67,17 +67,6 @@ export class SessionsRepository {
     return returnedRows(rows).length > 0;
   }
 
-  /** Deletes sessions that ended (revoked or expired) before `before`; returns how many. */
-  async deleteEndedBefore(before: Date, idleMs: number): Promise<number> {
-    const rows = await this.db.query<Array<{ id: string }>>(
-      `DELETE FROM sessions
-       WHERE revoked_at < $1 OR absolute_expires_at < $1 OR last_seen_at < $2
-       RETURNING id`,
-      [before, new Date(before.getTime() - idleMs)],
-    );
-    return returnedRows(rows).length;
-  }
-
   /** Open sessions of one user, newest first. */
   listOpen(tenantId: string, userId: string, now: Date, idleMs: number): Promise<SessionRow[]> {
     return this.db.query<SessionRow[]>(

@@ -36,6 +36,8 @@ export interface SessionUser {
   secondFactor: boolean;
   /** The tenant requires a second factor and this session has not confirmed one yet. */
   secondFactorPending: boolean;
+  /** Roles the tenant's SSO attribute mapping gave at the last sign-in. */
+  ssoRoles: string[];
 }
 
 /**
@@ -113,6 +115,7 @@ export class SessionsService {
       authMethod: row.auth_method,
       secondFactor: row.second_factor,
       secondFactorPending: policy.requireSecondFactor && !row.second_factor,
+      ssoRoles: user.sso_roles,
     };
   }
 

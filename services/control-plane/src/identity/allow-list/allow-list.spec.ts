@@ -1,5 +1,6 @@
 import { AllowList, MAX_ALLOW_LIST_ENTRIES } from './allow-list';
 import { AllowListError } from './allow-list.errors';
+import { asCausewayError } from '../../common/domain-errors';
 
 describe('AllowList', () => {
   describe('parse', () => {
@@ -59,7 +60,8 @@ describe('AllowList', () => {
         error = e;
       }
       expect(error).toBeInstanceOf(AllowListError);
-      expect(error).toMatchObject({ code: 'allow_list_invalid', status: 400 });
+      expect(error).toMatchObject({ code: 'allow_list_invalid' });
+      expect(asCausewayError(error)).toMatchObject({ code: 'validation_failed', status: 400 });
       expect((error as Error).message).toContain(JSON.stringify(entry));
       expect((error as Error).message).toContain(why);
     });

@@ -6,6 +6,7 @@ import { InMemoryEmailCodeStore } from './email-code.store';
 import { EmailCodesError } from './email-codes.errors';
 import { EmailCodeService } from './email-codes.service';
 import { renderSignInCode, SmtpMailer } from './mailer';
+import { asCausewayError } from '../../common/domain-errors';
 
 class TestClock extends Clock {
   constructor(public at = new Date('2026-03-01T09:00:00Z')) {
@@ -100,7 +101,12 @@ describe('EmailCodeService over a real SMTP server', () => {
       .verify(acme.id, 'wrong@example.com', wrong)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EmailCodesError);
-    expect(error).toMatchObject({ code: 'code_invalid', status: 401 });
+    expect(error).toMatchObject({ code: 'code_invalid' });
+    expect(asCausewayError(error)).toMatchObject({
+      code: 'sign_in_failed',
+      status: 401,
+      details: { reason: 'code_invalid' },
+    });
     expect((error as Error).message).not.toContain(wrong);
     // The right code still works after one wrong guess.
     await expect(service.verify(acme.id, 'wrong@example.com', code)).resolves.toBeUndefined();

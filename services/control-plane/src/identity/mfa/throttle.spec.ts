@@ -1,6 +1,7 @@
 import { Clock } from '../../common/clock';
 import { LockedOutError } from './mfa.errors';
 import { InMemoryThrottleStore, Throttle } from './throttle';
+import { asCausewayError } from '../../common/domain-errors';
 
 class TestClock extends Clock {
   constructor(public at = new Date('2026-01-01T00:00:00Z')) {
@@ -35,7 +36,12 @@ describe('Throttle', () => {
     expect(until).toEqual(new Date(clock.now().getTime() + 300_000));
     const refused = await throttle.assertOpen(key).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LockedOutError);
-    expect(refused).toMatchObject({ code: 'locked_out', lockedUntil: until, status: 429 });
+    expect(refused).toMatchObject({ code: 'locked_out', lockedUntil: until });
+    expect(asCausewayError(refused)).toMatchObject({
+      code: 'too_many_attempts',
+      status: 429,
+      details: { reason: 'locked_out', retryAfter: until?.toISOString() },
+    });
   });
 
   it('opens again when the lock has run out, with the count started afresh', async () => {

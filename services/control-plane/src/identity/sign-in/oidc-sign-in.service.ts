@@ -2,16 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { CausewayError } from '@causeway/contracts';
 import { sha256Hex } from '@causeway/crypto';
 import { Clock } from '../../common/clock';
 import { returnedRows } from '../../common/returned-rows';
 import type { ClientInfo } from '../../common/client-info';
 import { TenantsService } from '../../tenants/tenants.service';
-import { UsersRepository, type UserRow } from '../../users/users.repository';
-import type { OidcIdentity, PendingOidcLogin } from '../oidc';
+import type { PendingOidcLogin } from '../oidc';
 import { IdentityProvidersService } from './identity-providers.service';
 import { SignInFlow, type SignInContext, type SignInResult } from './sign-in-flow.service';
+import { SsoUsers, signInRefusal as refusal } from './sso-users.service';
 
 /** A started sign-in must come back within this time. */
 const ATTEMPT_TTL_MS = 10 * 60_000;
@@ -27,7 +26,7 @@ export class OidcSignInService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly providers: IdentityProvidersService,
     private readonly tenants: TenantsService,
-    private readonly users: UsersRepository,
+    private readonly users: SsoUsers,
     private readonly flow: SignInFlow,
     private readonly clock: Clock,
   ) {}
@@ -51,53 +50,6 @@ export class OidcSignInService {
       ],
     );
     return authorizationUrl;
-  }
-
-  /**
-   * The user an identity belongs to: found by the provider's subject; on a first sign-in linked
-   * to the user with the same e-mail only when the provider says the address is verified, or
-   * created. An unverified address never takes over an existing account.
-   */
-  private async userFor(
-    tenantId: string,
-    providerId: string,
-    identity: OidcIdentity,
-  ): Promise<UserRow> {
-    const linked = await this.db.query<Array<{ user_id: string }>>(
-      'SELECT user_id FROM user_identities WHERE provider_id = $1 AND subject = $2',
-      [providerId, identity.subject],
-    );
-    if (linked[0]) {
-      const user = await this.users.findById(tenantId, linked[0].user_id);
-      if (user) return user;
-    }
-    if (!identity.email) {
-      throw refusal(
-        'email_missing',
-        'The identity provider did not send an email address; ask your administrator to map one.',
-      );
-    }
-    const existing = await this.users.findByEmail(tenantId, identity.email);
-    if (existing && !identity.emailVerified) {
-      throw refusal(
-        'email_unverified',
-        'An account with this email address exists, and the identity provider does not vouch for the address. Ask your administrator.',
-      );
-    }
-    const user =
-      existing ??
-      (await this.users.findOrCreate(
-        tenantId,
-        identity.email,
-        identity.name ?? null,
-        this.clock.now(),
-      ));
-    await this.db.query(
-      `INSERT INTO user_identities (provider_id, subject, user_id, tenant_id, created_at)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      [providerId, identity.subject, user.id, tenantId, this.clock.now()],
-    );
-    return user;
   }
 
   /** Completes a sign-in from the provider's redirect and opens a session. */
@@ -127,14 +79,10 @@ export class OidcSignInService {
       const identity = await connector.complete(callbackUrl, attempt.pending);
       if (identity.email) ctx.actor = `email:${identity.email}`;
       return {
-        user: await this.userFor(tenant.id, attempt.provider_id, identity),
+        user: await this.users.userFor(tenant.id, attempt.provider_id, identity),
         providerId: attempt.provider_id,
       };
     });
     return this.flow.openSession({ ...ctx, providerId }, user);
   }
-}
-
-function refusal(reason: string, message?: string): CausewayError {
-  return new CausewayError('sign_in_failed', message, { reason });
 }
