@@ -542,6 +542,50 @@ describe('local sign-in: emailed codes, passwords, authenticator apps', () => {
       const removed = await auditEvents('umbrella', 'auth.second_factor.removed');
       expect(removed).toHaveLength(1);
     });
+    it('asks a user who set up an app for it at every sign-in, even where the tenant does not', async () => {
+      await stack
+        .http()
+        .put('/api/v1/tenants/umbrella/sign-in-policy')
+        .send({ requireSecondFactor: false })
+        .expect(200);
+      const jay = 'jay@umbrella.test';
+      await createUser('umbrella', jay);
+      const before = await signInByEmail('umbrella', jay);
+      expect(before.secondFactorRequired).toBe(false);
+      const started = await stack
+        .anonymous()
+        .post('/api/v1/me/second-factor/totp')
+        .set('Cookie', before.cookie)
+        .expect(201);
+      const own = String(started.body.secret);
+      secrets.push(own);
+      const codeAt = (at: number) =>
+        new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(own) }).generate({ timestamp: at });
+      const confirmed = await stack
+        .anonymous()
+        .post('/api/v1/me/second-factor/totp/confirm')
+        .set('Cookie', before.cookie)
+        .send({ code: codeAt(Date.now()) })
+        .expect(200);
+      secrets.push(...(confirmed.body.recoveryCodes as string[]));
+
+      const next = await signInByEmail('umbrella', jay);
+      expect(next.secondFactorRequired).toBe(true);
+      const held = await stack
+        .anonymous()
+        .get('/api/v1/sessions')
+        .set('Cookie', next.cookie)
+        .expect(403);
+      expect(held.body.code).toBe('second_factor_required');
+      // Nor can the first factor alone remove the app.
+      await stack
+        .anonymous()
+        .delete('/api/v1/me/second-factor')
+        .set('Cookie', next.cookie)
+        .expect(403);
+      const ok = await secondFactor(next.cookie, { code: codeAt(Date.now() + 30_000) }, 200);
+      await stack.anonymous().get('/api/v1/sessions').set('Cookie', cookieOf(ok)).expect(200);
+    });
   });
 
   it('never writes a code, password, authenticator secret or recovery code to the logs', () => {

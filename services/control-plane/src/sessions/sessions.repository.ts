@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { returnedRows } from '../common/returned-rows';
+import { hasSecondFactorSql } from '../users/users.repository';
 
 export interface SessionRow {
   id: string;
@@ -45,10 +46,15 @@ export class SessionsRepository {
     );
   }
 
-  async byTokenHash(tokenHash: string): Promise<SessionRow | undefined> {
-    const rows = await this.db.query<SessionRow[]>('SELECT * FROM sessions WHERE token_hash = $1', [
-      tokenHash,
-    ]);
+  /** The session, and whether its user has a second factor of their own. */
+  async byTokenHash(
+    tokenHash: string,
+  ): Promise<(SessionRow & { user_has_second_factor: boolean }) | undefined> {
+    const rows = await this.db.query<Array<SessionRow & { user_has_second_factor: boolean }>>(
+      `SELECT s.*, ${hasSecondFactorSql('s.user_id')} AS user_has_second_factor
+       FROM sessions s WHERE s.token_hash = $1`,
+      [tokenHash],
+    );
     return rows[0];
   }
 

@@ -34,7 +34,10 @@ export interface SessionUser {
   displayName: string | null;
   authMethod: string;
   secondFactor: boolean;
-  /** The tenant requires a second factor and this session has not confirmed one yet. */
+  /**
+   * The tenant requires a second factor, or the user set one up, and this session has not
+   * confirmed one yet.
+   */
   secondFactorPending: boolean;
   /** Roles the tenant's SSO attribute mapping gave at the last sign-in. */
   ssoRoles: string[];
@@ -114,7 +117,8 @@ export class SessionsService {
       displayName: user.display_name,
       authMethod: row.auth_method,
       secondFactor: row.second_factor,
-      secondFactorPending: policy.requireSecondFactor && !row.second_factor,
+      secondFactorPending:
+        (policy.requireSecondFactor || row.user_has_second_factor) && !row.second_factor,
       ssoRoles: user.sso_roles,
     };
   }

@@ -16,6 +16,18 @@ export interface UserRow {
   sso_roles: string[];
 }
 
+/**
+ * SQL that is true when the user `userIdColumn` names has a second factor: a confirmed
+ * authenticator app, or unused recovery codes (which outlive an app being replaced). Such a
+ * user must confirm every session with it, whatever the tenant requires.
+ */
+export function hasSecondFactorSql(userIdColumn: string): string {
+  return `(EXISTS (SELECT 1 FROM totp_enrolments t
+                   WHERE t.user_id = ${userIdColumn} AND t.confirmed_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM recovery_codes r
+                   WHERE r.user_id = ${userIdColumn} AND r.used_at IS NULL))`;
+}
+
 /** People of a tenant. Every method takes the tenant id: a user is only ever found in one tenant. */
 @Injectable()
 export class UsersRepository {
@@ -27,6 +39,14 @@ export class UsersRepository {
       [tenantId, id],
     );
     return rows[0];
+  }
+
+  async hasSecondFactor(tenantId: string, id: string): Promise<boolean> {
+    const rows = await this.db.query<Array<{ has: boolean }>>(
+      `SELECT ${hasSecondFactorSql('u.id')} AS has FROM users u WHERE u.tenant_id = $1 AND u.id = $2`,
+      [tenantId, id],
+    );
+    return rows[0]?.has === true;
   }
 
   async findByEmail(tenantId: string, email: string): Promise<UserRow | undefined> {

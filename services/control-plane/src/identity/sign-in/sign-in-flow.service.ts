@@ -4,7 +4,7 @@ import { AuditService } from '../../audit/audit.service';
 import type { ClientInfo } from '../../common/client-info';
 import { asCausewayError, reasonOf } from '../../common/domain-errors';
 import { SessionsService } from '../../sessions/sessions.service';
-import type { UserRow } from '../../users/users.repository';
+import { UsersRepository, type UserRow } from '../../users/users.repository';
 import { TenantAllowListsService } from '../allow-list/tenant-allow-lists.service';
 import { SignInPolicyService } from '../sign-in-policy/sign-in-policy.service';
 
@@ -26,7 +26,10 @@ export interface SignInResult {
   token: string;
   sessionId: string;
   userId: string;
-  /** The tenant requires a second factor: the session is limited until it is confirmed. */
+  /**
+   * The tenant requires a second factor, or the user has one: the session is limited until it
+   * is confirmed.
+   */
   secondFactorRequired: boolean;
 }
 
@@ -41,6 +44,7 @@ export class SignInFlow {
     private readonly allowLists: TenantAllowListsService,
     private readonly policies: SignInPolicyService,
     private readonly audit: AuditService,
+    private readonly users: UsersRepository,
   ) {}
 
   /**
@@ -111,7 +115,9 @@ export class SignInFlow {
         token,
         sessionId,
         userId: user.id,
-        secondFactorRequired: policy.requireSecondFactor && !secondFactor,
+        secondFactorRequired:
+          !secondFactor &&
+          (policy.requireSecondFactor || (await this.users.hasSecondFactor(ctx.tenantId, user.id))),
       };
     });
   }
