@@ -42,14 +42,36 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
     await stack?.close();
   });
 
-  /** Plays the browser: our login route, the provider's pages, back to our callback. */
-  async function signIn(tenant = 'acme'): Promise<supertest.Response> {
+  /**
+   * Plays the browser up to the provider's answer: our login route (which sets the browser's
+   * binding cookie), the provider's pages. Returns the callback path and the cookie.
+   */
+  async function startLogin(
+    provider = providerId,
+    at: TestOidcProvider = idp,
+  ): Promise<{ path: string; cookie: string }> {
     const start = await stack
       .anonymous()
-      .get(`/api/v1/auth/${tenant}/oidc/login?provider=${providerId}`)
+      .get(`/api/v1/auth/acme/oidc/login?provider=${provider}`)
       .expect(302);
-    const callback = new URL(await idp.login(String(start.headers.location)));
-    return stack.anonymous().get(callback.pathname + callback.search);
+    const setCookie = String(start.headers['set-cookie']);
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('Path=/api/v1/auth/acme/oidc/');
+    const cookie = /causeway_oidc_attempt=[^;]+/.exec(setCookie)?.[0] ?? '';
+    const callback = new URL(await at.login(String(start.headers.location)));
+    return { path: callback.pathname + callback.search, cookie };
+  }
+
+  /** Back at our callback, in the browser that started (its cookie) or another one. */
+  function callback(path: string, cookie?: string): supertest.Test {
+    const req = stack.anonymous().get(path);
+    return cookie ? req.set('Cookie', cookie) : req;
+  }
+
+  /** The whole sign-in, in one browser. */
+  async function signIn(): Promise<supertest.Response> {
+    const { path, cookie } = await startLogin();
+    return callback(path, cookie);
   }
 
   it('lists the sign-in methods of a tenant, publicly, without secrets', async () => {
@@ -78,36 +100,48 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
   });
 
   it('refuses a replayed callback, a forged state, and a callback at another tenant', async () => {
-    const start = await stack
-      .anonymous()
-      .get(`/api/v1/auth/acme/oidc/login?provider=${providerId}`)
-      .expect(302);
-    const callback = new URL(await idp.login(String(start.headers.location)));
+    const { path, cookie } = await startLogin();
+    const search = path.slice(path.indexOf('?'));
     // At another tenant's callback, the attempt is not found: refused, and not consumed.
-    const elsewhere = await stack
-      .anonymous()
-      .get(`/api/v1/auth/globex/oidc/callback${callback.search}`)
-      .expect(401);
+    const elsewhere = await callback(`/api/v1/auth/globex/oidc/callback${search}`, cookie).expect(
+      401,
+    );
     expect(elsewhere.body).toMatchObject({ code: 'sign_in_failed' });
-    await stack
-      .anonymous()
-      .get(callback.pathname + callback.search)
-      .expect(303);
-    const replay = await stack
-      .anonymous()
-      .get(callback.pathname + callback.search)
-      .expect(401);
+    await callback(path, cookie).expect(303);
+    const replay = await callback(path, cookie).expect(401);
     expect(replay.body).toMatchObject({
       code: 'sign_in_failed',
       details: { reason: 'state_mismatch' },
     });
-    const forged = new URL(callback);
-    forged.searchParams.set('state', 'forged-state-value');
-    const bad = await stack
-      .anonymous()
-      .get(forged.pathname + forged.search)
-      .expect(401);
+    const forged = `${path.slice(0, path.indexOf('?'))}?${new URLSearchParams({
+      ...Object.fromEntries(new URLSearchParams(search)),
+      state: 'forged-state-value',
+    }).toString()}`;
+    const bad = await callback(forged, cookie).expect(401);
     expect(bad.body.details).toEqual({ reason: 'state_mismatch' });
+  });
+
+  it('refuses an answer completed in a browser that did not start the sign-in (login CSRF), without using it up', async () => {
+    // An attacker starts a sign-in with their own account and gets a victim's browser to
+    // open the callback: the victim's browser has no binding cookie, or another attempt's.
+    const attacker = await startLogin();
+    const victim = await startLogin();
+    const none = await callback(attacker.path).expect(401);
+    expect(none.body.details).toEqual({ reason: 'browser_mismatch' });
+    expect(String(none.headers['set-cookie'])).not.toContain('causeway_session=');
+    const other = await callback(attacker.path, victim.cookie).expect(401);
+    expect(other.body.details).toEqual({ reason: 'state_mismatch' });
+    // The attempt was not consumed: the browser that started it still completes it.
+    await callback(attacker.path, attacker.cookie).expect(303);
+    const failures = await stack
+      .http()
+      .get('/api/v1/tenants/acme/audit-events?type=auth.sign_in.failed')
+      .expect(200);
+    expect(
+      (failures.body.items as Array<{ reason: string; details: { method: string } }>).some(
+        (e) => e.reason === 'browser_mismatch' && e.details.method === 'oidc',
+      ),
+    ).toBe(true);
   });
 
   it('refuses an ID token the provider did not sign, and opens no session', async () => {
@@ -118,7 +152,7 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
       code: 'sign_in_failed',
       details: { reason: 'id_token_invalid' },
     });
-    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(String(res.headers['set-cookie'])).not.toContain('causeway_session=');
   });
 
   it('keeps connectors per tenant and behind the admin permission', async () => {
@@ -154,17 +188,10 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
           clientSecret: other.clientSecret,
         })
         .expect(201);
-      const start = await stack
-        .anonymous()
-        .get(`/api/v1/auth/acme/oidc/login?provider=${created.body.id as string}`)
-        .expect(302);
-      const callback = new URL(await other.login(String(start.headers.location)));
-      const res = await stack
-        .anonymous()
-        .get(callback.pathname + callback.search)
-        .expect(401);
+      const started = await startLogin(created.body.id as string, other);
+      const res = await callback(started.path, started.cookie).expect(401);
       expect(res.body.details).toEqual({ reason: 'email_unverified' });
-      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(String(res.headers['set-cookie'])).not.toContain('causeway_session=');
       // Removing a connector takes it off the sign-in page.
       await stack
         .http()

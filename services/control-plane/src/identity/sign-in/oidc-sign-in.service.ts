@@ -31,16 +31,20 @@ export class OidcSignInService {
     private readonly clock: Clock,
   ) {}
 
-  async begin(tenantSlug: string, providerId: string): Promise<URL> {
+  async begin(
+    tenantSlug: string,
+    providerId: string,
+  ): Promise<{ authorizationUrl: URL; attemptId: string; tenantSlug: string; ttlSeconds: number }> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const connector = await this.providers.oidcConnector(tenant.id, providerId);
     const { authorizationUrl, pending } = await connector.begin();
     const now = this.clock.now();
+    const attemptId = randomUUID();
     await this.db.query(
       `INSERT INTO login_attempts (id, tenant_id, provider_id, state_hash, pending, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [
-        randomUUID(),
+        attemptId,
         tenant.id,
         providerId,
         sha256Hex(pending.state),
@@ -49,23 +53,44 @@ export class OidcSignInService {
         new Date(now.getTime() + ATTEMPT_TTL_MS),
       ],
     );
-    return authorizationUrl;
+    return {
+      authorizationUrl,
+      attemptId,
+      tenantSlug: tenant.slug,
+      ttlSeconds: ATTEMPT_TTL_MS / 1000,
+    };
   }
 
-  /** Completes a sign-in from the provider's redirect and opens a session. */
-  async complete(tenantSlug: string, callbackUrl: URL, client: ClientInfo): Promise<SignInResult> {
+  /**
+   * Completes a sign-in from the provider's redirect and opens a session. `boundAttemptId` is
+   * the attempt the browser started (its binding cookie): an answer arriving in a browser that
+   * did not start it is refused and leaves the attempt unused.
+   */
+  async complete(
+    tenantSlug: string,
+    callbackUrl: URL,
+    boundAttemptId: string | undefined,
+    client: ClientInfo,
+  ): Promise<SignInResult> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const ctx: SignInContext = { tenantId: tenant.id, method: 'oidc', client };
     const { user, providerId } = await this.flow.attempt(ctx, async () => {
       const state = callbackUrl.searchParams.get('state');
       if (!state) throw refusal('state_missing');
+      if (!boundAttemptId) {
+        throw refusal(
+          'browser_mismatch',
+          'This sign-in was started in another browser, or this browser blocked its cookie. Start again here.',
+        );
+      }
       // Taken once: a replayed or second answer finds the attempt consumed.
       type Claimed = { provider_id: string; pending: PendingOidcLogin };
       const claimed = await this.db.query<Claimed[] | [Claimed[], number]>(
         `UPDATE login_attempts SET consumed_at = $1
-         WHERE state_hash = $2 AND tenant_id = $3 AND consumed_at IS NULL AND expires_at > $1
+         WHERE state_hash = $2 AND tenant_id = $3 AND id = $4
+           AND consumed_at IS NULL AND expires_at > $1
          RETURNING provider_id, pending`,
-        [this.clock.now(), sha256Hex(state), tenant.id],
+        [this.clock.now(), sha256Hex(state), tenant.id, boundAttemptId],
       );
       const attempt = returnedRows(claimed)[0];
       if (!attempt) {

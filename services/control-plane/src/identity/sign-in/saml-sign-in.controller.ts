@@ -1,7 +1,6 @@
 import type { Request, Response } from 'express';
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { parse, serialize } from 'cookie';
 import { z } from 'zod';
 import { Public } from '../../access/permission.decorator';
 import { clientOf } from '../../common/client-info';
@@ -10,6 +9,7 @@ import { sessionCookie } from '../../sessions/session-cookie';
 import { SessionsService } from '../../sessions/sessions.service';
 import { SamlSignInService } from './saml-sign-in.service';
 import { afterSignIn } from './sign-in-flow.service';
+import { bindingCookie, boundValue } from './browser-binding';
 
 const providerQuery = z.object({ provider: z.uuid({ error: 'a provider id is a UUID' }) });
 const acsForm = z.object({ SAMLResponse: z.unknown(), RelayState: z.unknown() }).partial();
@@ -23,20 +23,19 @@ export const SAML_REQUEST_COOKIE = 'causeway_saml_request';
 const COOKIE_VALUE = /^([0-9a-f-]{36})\.(_[0-9a-f]{40})$/;
 
 function requestCookie(tenantSlug: string, value: string, maxAgeSeconds: number): string {
-  return serialize(SAML_REQUEST_COOKIE, value, {
-    httpOnly: true,
-    secure: true,
+  return bindingCookie({
+    name: SAML_REQUEST_COOKIE,
+    tenantSlug,
+    method: 'saml',
+    value,
+    maxAgeSeconds,
     sameSite: 'none',
-    path: `/api/v1/auth/${encodeURIComponent(tenantSlug)}/saml/`,
-    maxAge: maxAgeSeconds,
   });
 }
 
 /** The request id this browser started with this connector, if any. */
 function boundRequestId(req: Request, providerId: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  const match = COOKIE_VALUE.exec(parse(header)[SAML_REQUEST_COOKIE] ?? '');
+  const match = boundValue(req, SAML_REQUEST_COOKIE, COOKIE_VALUE);
   return match && match[1] === providerId ? match[2] : undefined;
 }
 

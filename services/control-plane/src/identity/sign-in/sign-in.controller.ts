@@ -24,10 +24,27 @@ import { SessionsService } from '../../sessions/sessions.service';
 import { IdentityProvidersService } from './identity-providers.service';
 import { OidcSignInService } from './oidc-sign-in.service';
 import { afterSignIn } from './sign-in-flow.service';
+import { bindingCookie, boundValue } from './browser-binding';
 import { SignInPolicyService } from '../sign-in-policy/sign-in-policy.service';
 
 const providerId = z.uuid({ error: 'a provider id is a UUID' });
 const loginQuery = z.object({ provider: providerId });
+
+/** Ties an OIDC sign-in to the browser that started it (see browser-binding.ts). */
+export const OIDC_ATTEMPT_COOKIE = 'causeway_oidc_attempt';
+const ATTEMPT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function attemptCookie(tenantSlug: string, attemptId: string, maxAgeSeconds: number): string {
+  return bindingCookie({
+    name: OIDC_ATTEMPT_COOKIE,
+    tenantSlug,
+    method: 'oidc',
+    value: attemptId,
+    maxAgeSeconds,
+    // The provider sends the browser back with a top-level GET, which Lax cookies accompany.
+    sameSite: 'lax',
+  });
+}
 
 @ApiTags('sign-in')
 @Controller()
@@ -43,7 +60,7 @@ export class SignInController {
   @Post('api/v1/tenants/:tenant/identity-providers')
   @ApiBearerAuth()
   @RequirePermission('identity-providers.manage')
-  @ApiOperation({ summary: 'Add a sign-in connector (OIDC) to the tenant' })
+  @ApiOperation({ summary: 'Add a sign-in connector (OIDC or SAML) to the tenant' })
   create(@Param('tenant') tenant: string, @Body() body: unknown, @Caller() caller: Principal) {
     return this.providers.create(tenant, body, caller.subject);
   }
@@ -92,8 +109,12 @@ export class SignInController {
     @Res() res: Response,
   ): Promise<void> {
     const { provider } = parseInput(loginQuery, query, 'sign-in request');
-    const url = await this.oidc.begin(tenant, provider);
-    res.redirect(302, url.href);
+    const { authorizationUrl, attemptId, tenantSlug, ttlSeconds } = await this.oidc.begin(
+      tenant,
+      provider,
+    );
+    res.setHeader('Set-Cookie', attemptCookie(tenantSlug, attemptId, ttlSeconds));
+    res.redirect(302, authorizationUrl.href);
   }
 
   @Get('api/v1/auth/:tenant/oidc/callback')
@@ -105,8 +126,12 @@ export class SignInController {
     @Res() res: Response,
   ): Promise<void> {
     const callbackUrl = new URL(req.originalUrl, this.config.publicUrl);
-    const result = await this.oidc.complete(tenant, callbackUrl, clientOf(req));
-    res.setHeader('Set-Cookie', sessionCookie(result.token, this.sessions.maxAgeMs));
+    const bound = boundValue(req, OIDC_ATTEMPT_COOKIE, ATTEMPT_ID)?.[0];
+    // Whatever happens next, this browser's attempt is over.
+    const cleared = attemptCookie(tenant, '', 0);
+    res.setHeader('Set-Cookie', cleared);
+    const result = await this.oidc.complete(tenant, callbackUrl, bound, clientOf(req));
+    res.setHeader('Set-Cookie', [cleared, sessionCookie(result.token, this.sessions.maxAgeMs)]);
     res.redirect(303, afterSignIn(result));
   }
 }
