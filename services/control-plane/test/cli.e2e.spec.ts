@@ -1,4 +1,7 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { BridgeTopology } from '@causeway/bridge';
@@ -114,6 +117,70 @@ describe('causeway-cp (operator CLI on the control plane)', () => {
     const [line, ...rest] = human.out.split('\n');
     expect(line).toMatch(/^cwj_[A-Za-z0-9_-]{20,}$/);
     expect(rest.join('\n')).toContain('causeway-node enroll');
+  });
+
+  it('adds a user with a first password from a file, and sets the sign-in policy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-'));
+    stateDirs.push(dir);
+    const file = join(dir, 'password');
+    writeFileSync(file, 'correct horse battery staple\n', { mode: 0o600 });
+    const created = await run(
+      'users',
+      'create',
+      '--tenant',
+      'acme',
+      '--email',
+      'ada@acme.test',
+      '--name',
+      'Ada',
+      '--password-file',
+      file,
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const user = JSON.parse(created.out) as { id: string; email: string; passwordSet: boolean };
+    expect(user).toMatchObject({ email: 'ada@acme.test', passwordSet: true });
+    expect(created.out).not.toContain('correct horse');
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    const rows = await client
+      .query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [user.id])
+      .finally(() => client.end());
+    expect(rows.rows[0]?.password_hash).toMatch(/^\$argon2id\$/);
+
+    const policy = await run(
+      'sign-in-policy',
+      'set',
+      '--tenant',
+      'acme',
+      '--passwords',
+      'on',
+      '--second-factor',
+      'required',
+      '--json',
+    );
+    expect(policy.code).toBe(0);
+    expect(JSON.parse(policy.out)).toEqual({
+      passwordsAllowed: true,
+      emailCodesAllowed: true,
+      requireSecondFactor: true,
+    });
+    const bad = await run('sign-in-policy', 'set', '--tenant', 'acme', '--passwords', 'maybe');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('--passwords takes on or off');
+    writeFileSync(file, 'short', { mode: 0o600 });
+    const weak = await run(
+      'users',
+      'create',
+      '--tenant',
+      'acme',
+      '--email',
+      'bob@acme.test',
+      '--password-file',
+      file,
+    );
+    expect(weak.code).not.toBe(0);
+    expect(weak.err).toContain('at least 12 characters');
   });
 
   it('refuses an unknown tenant, a bad TTL, a missing flag and the removed "nodes register" clearly', async () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -16,6 +17,9 @@ import { NodesService } from '../nodes/nodes.service';
 import { KeyRotation } from '../trust/key-rotation';
 import { SigningKeysService } from '../trust/signing-keys.service';
 import { TenantsService } from '../tenants/tenants.service';
+import { UsersRepository } from '../users/users.repository';
+import { PasswordSignInService } from '../identity/local-sign-in/password-sign-in.service';
+import { SignInPolicyService } from '../identity/sign-in-policy/sign-in-policy.service';
 
 const HELP = `causeway-cp: control-plane operator commands (run where the control plane runs)
 
@@ -26,6 +30,11 @@ Usage:
   causeway-cp nodes credentials --node ID                 give a node a new broker password
   causeway-cp nodes revoke --node ID                      cut a node off the broker at once
   causeway-cp nodes list [--tenant S]                     list nodes with their state
+  causeway-cp users create --tenant S --email E [--name N] [--password-file F]
+                                                          add a user (F: a file holding a first password)
+  causeway-cp sign-in-policy set --tenant S [--passwords on|off] [--email-codes on|off]
+                                 [--second-factor required|optional]
+                                                          change how the tenant's users may sign in
   causeway-cp signing-keys list                           the control plane's delegation signing keys
   causeway-cp signing-keys rotate                         rotate the delegation signing key (no downtime)
 
@@ -43,7 +52,20 @@ type Flags = {
   tenant?: string;
   node?: string;
   ttl?: string;
+  email?: string;
+  'password-file'?: string;
+  passwords?: string;
+  'email-codes'?: string;
+  'second-factor'?: string;
 };
+
+/** An on/off flag's value, or undefined when not given. */
+function onOff(flags: Flags, name: 'passwords' | 'email-codes'): boolean | undefined {
+  const value = flags[name];
+  if (value === undefined) return undefined;
+  if (value !== 'on' && value !== 'off') throw new UsageError(`--${name} takes on or off`);
+  return value === 'on';
+}
 
 /**
  * Prints what a node needs to connect: its id and its own broker URL (the control plane's
@@ -90,6 +112,15 @@ function required(flags: Flags, name: keyof Flags): string {
 
 class UsageError extends Error {}
 
+/** What a validation error found wrong, one "field: problem" each, for the operator. */
+function problemsOf(error: Error): string {
+  const issues = error instanceof CausewayError ? error.details?.['issues'] : undefined;
+  if (!Array.isArray(issues)) return '';
+  return issues
+    .map((i: { field?: unknown; problem?: unknown }) => ` ${String(i.field)}: ${String(i.problem)}`)
+    .join(';');
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -103,6 +134,11 @@ async function run(argv: string[]): Promise<number> {
       tenant: { type: 'string' },
       node: { type: 'string' },
       ttl: { type: 'string' },
+      email: { type: 'string' },
+      'password-file': { type: 'string' },
+      passwords: { type: 'string' },
+      'email-codes': { type: 'string' },
+      'second-factor': { type: 'string' },
     },
   });
   const flags = values as Flags & { help: boolean };
@@ -141,6 +177,54 @@ async function run(argv: string[]): Promise<number> {
       print(
         `${created.token}\n(one-time, expires ${created.expiresAt}; enrol with: causeway-node enroll --control-plane URL --token ${created.token} --name NAME)`,
         created,
+      );
+      return 0;
+    }
+    case 'users create': {
+      const slug = required(flags, 'tenant');
+      const email = required(flags, 'email');
+      // From a file, never from the command line (visible to every user of the machine).
+      const passwordFile = flags['password-file'];
+      const password =
+        passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim();
+      const user = await withServices(async (tenants, _n, app) => {
+        const tenant = await tenants.getBySlug(slug);
+        const created = await app
+          .get(UsersRepository)
+          .findOrCreate(tenant.id, email, flags.name ?? null, new Date());
+        if (password !== undefined) {
+          await app
+            .get(PasswordSignInService)
+            .setByOperator(tenant.id, created.id, password, 'operator:cli');
+        }
+        return created;
+      });
+      print(`user ${user.email} (id ${user.id}) in tenant ${slug}`, {
+        id: user.id,
+        tenantId: user.tenant_id,
+        email: user.email,
+        displayName: user.display_name,
+        passwordSet: password !== undefined,
+      });
+      return 0;
+    }
+    case 'sign-in-policy set': {
+      const slug = required(flags, 'tenant');
+      const second = flags['second-factor'];
+      if (second !== undefined && second !== 'required' && second !== 'optional') {
+        throw new UsageError('--second-factor takes required or optional');
+      }
+      const change = {
+        passwordsAllowed: onOff(flags, 'passwords'),
+        emailCodesAllowed: onOff(flags, 'email-codes'),
+        requireSecondFactor: second === undefined ? undefined : second === 'required',
+      };
+      const policy = await withServices((_t, _n, app) =>
+        app.get(SignInPolicyService).update(slug, change, 'operator:cli'),
+      );
+      print(
+        `tenant ${slug}: passwords ${policy.passwordsAllowed ? 'on' : 'off'}, emailed codes ${policy.emailCodesAllowed ? 'on' : 'off'}, second factor ${policy.requireSecondFactor ? 'required' : 'optional'}`,
+        policy,
       );
       return 0;
     }
@@ -206,7 +290,7 @@ run(process.argv.slice(2)).then(
       process.exit(64);
     }
     if (error instanceof ConfigError || error instanceof CausewayError) {
-      process.stderr.write(`causeway-cp: ${error.message}\n`);
+      process.stderr.write(`causeway-cp: ${error.message}${problemsOf(error)}\n`);
       process.exit(error instanceof ConfigError ? 2 : 1);
     }
     process.stderr.write(

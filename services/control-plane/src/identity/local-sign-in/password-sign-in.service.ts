@@ -130,6 +130,32 @@ export class PasswordSignInService {
     });
   }
 
+  /**
+   * An operator sets a user's password (first password of a seeded or migrated account, or a
+   * reset): same length rules, recorded with the operator as actor. Works whatever the policy
+   * says; signing in with it needs the tenant to allow passwords.
+   */
+  async setByOperator(
+    tenantId: string,
+    userId: string,
+    newPassword: string,
+    actor: string,
+  ): Promise<void> {
+    const { newPassword: password } = parseInput(setPasswordSchema, { newPassword }, 'password');
+    const user = await this.users.findById(tenantId, userId);
+    if (!user) throw new CausewayError('not_found', 'No user with this id exists in this tenant.');
+    if (!(await this.replaceHash(user, user.password_hash, await this.hasher.hash(password)))) {
+      throw new CausewayError('conflict', 'The password changed meanwhile. Try again.');
+    }
+    await this.audit.record({
+      tenantId,
+      type: 'auth.password.set',
+      outcome: 'success',
+      actor,
+      details: { userId, replaced: user.password_hash !== null, by: 'operator' },
+    });
+  }
+
   /** Stores a new hash only if the stored one is still `expected` (compare-and-set). */
   private async replaceHash(
     user: UserRow,
