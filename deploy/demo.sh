@@ -29,6 +29,13 @@ base="http://${CAUSEWAY_HTTP_HOST}:${CAUSEWAY_HTTP_PORT}"
 if ! "${cp_cli[@]}" nodes list --tenant demo >/dev/null 2>&1; then
   "${cp_cli[@]}" tenants create --slug demo --name "Demo Company" --region eu-west
 fi
+# A demo user who signs in with a password (on for the demo tenant only; tenants start SSO-first).
+if [ ! -s "$state/demo-password" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))' >"$state/demo-password")
+fi
+"${cp_cli[@]}" users create --tenant demo --email admin@demo.test --name "Demo Admin" \
+  --password-file "$state/demo-password" >/dev/null
+"${cp_cli[@]}" sign-in-policy set --tenant demo --passwords on >/dev/null
 node_state="${CAUSEWAY_STATE_DIR:-$state/node-state}"
 # Left over from the days nodes were registered with a broker password: no longer used.
 rm -f "$state/node.env"
@@ -125,6 +132,12 @@ cat <<MSG
     curl -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/nodes
     curl -X POST -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/nodes/$node_id/ping
   In $base/api/docs press "Authorize" and paste the token.
+
+  Sign in as a user of the demo tenant (admin@demo.test, password in $state/demo-password):
+    curl -c $state/cookies -H 'Content-Type: application/json' $base/api/v1/auth/demo/password \\
+      -d "{\"email\":\"admin@demo.test\",\"password\":\"\$(cat $state/demo-password)\"}"
+    curl -b $state/cookies $base/api/v1/me
+  Sign-in methods: docs/partner/signing-in.md; SSO: docs/admin/oidc.md, docs/admin/saml.md.
 
   Enrol a second node (docs/operator/running-a-node.md):
     TOKEN=\$(curl -s -X POST -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/tenants/demo/join-tokens | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
