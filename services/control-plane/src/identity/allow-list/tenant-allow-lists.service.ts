@@ -4,13 +4,11 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { CausewayError } from '@causeway/contracts';
 import { AuditService } from '../../audit/audit.service';
+import { ShortLivedCache } from '../../common/short-lived-cache';
 import { parseInput } from '../../common/validation';
 import { TenantsService } from '../../tenants/tenants.service';
 import { AllowList } from './allow-list';
 import { AllowListError } from './allow-list.errors';
-
-/** Re-read at least this often, so a change by any instance applies within seconds. */
-const CACHE_MS = 2000;
 
 export const allowListBodySchema = z.strictObject({
   entries: z.array(z.string().max(100)).max(500),
@@ -22,7 +20,7 @@ export const allowListBodySchema = z.strictObject({
  */
 @Injectable()
 export class TenantAllowListsService {
-  private readonly cache = new Map<string, { list: AllowList; readAt: number }>();
+  private readonly cache = new ShortLivedCache<AllowList>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -50,7 +48,7 @@ export class TenantAllowListsService {
       list.entries,
       tenant.id,
     ]);
-    this.cache.delete(tenant.id);
+    this.cache.forget(tenant.id);
     await this.audit.record({
       tenantId: tenant.id,
       type: 'config.allow_list.changed',
@@ -77,16 +75,14 @@ export class TenantAllowListsService {
     throw new CausewayError('address_not_allowed');
   }
 
-  private async read(tenantId: string): Promise<AllowList> {
-    const cached = this.cache.get(tenantId);
-    if (cached && Date.now() - cached.readAt < CACHE_MS) return cached.list;
-    const rows = await this.db.query<Array<{ allow_list: string[] }>>(
-      'SELECT allow_list FROM tenants WHERE id = $1',
-      [tenantId],
-    );
-    // Stored entries were validated when written.
-    const list = AllowList.parse(rows[0]?.allow_list ?? []);
-    this.cache.set(tenantId, { list, readAt: Date.now() });
-    return list;
+  private read(tenantId: string): Promise<AllowList> {
+    return this.cache.get(tenantId, async () => {
+      const rows = await this.db.query<Array<{ allow_list: string[] }>>(
+        'SELECT allow_list FROM tenants WHERE id = $1',
+        [tenantId],
+      );
+      // Stored entries were validated when written.
+      return AllowList.parse(rows[0]?.allow_list ?? []);
+    });
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AuditService } from '../../audit/audit.service';
+import { ShortLivedCache } from '../../common/short-lived-cache';
 import { parseInput } from '../../common/validation';
 import { TenantsService } from '../../tenants/tenants.service';
 
@@ -22,9 +23,6 @@ export const signInPolicySchema = z.strictObject({
   requireSecondFactor: z.boolean().optional(),
 });
 
-/** Re-read at least this often, so a change by any instance applies within seconds. */
-const CACHE_MS = 2000;
-
 interface Row {
   passwords_allowed: boolean;
   email_codes_allowed: boolean;
@@ -33,7 +31,7 @@ interface Row {
 
 @Injectable()
 export class SignInPolicyService {
-  private readonly cache = new Map<string, { policy: SignInPolicy; readAt: number }>();
+  private readonly cache = new ShortLivedCache<SignInPolicy>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -63,7 +61,7 @@ export class SignInPolicyService {
         change.requireSecondFactor ?? null,
       ],
     );
-    this.cache.delete(tenant.id);
+    this.cache.forget(tenant.id);
     const policy = await this.forTenant(tenant.id);
     await this.audit.record({
       tenantId: tenant.id,
@@ -75,21 +73,19 @@ export class SignInPolicyService {
     return policy;
   }
 
-  async forTenant(tenantId: string): Promise<SignInPolicy> {
-    const cached = this.cache.get(tenantId);
-    if (cached && Date.now() - cached.readAt < CACHE_MS) return cached.policy;
-    const rows = await this.db.query<Row[]>(
-      'SELECT passwords_allowed, email_codes_allowed, require_second_factor FROM tenants WHERE id = $1',
-      [tenantId],
-    );
-    const row = rows[0];
-    // An unknown tenant gets the strictest answer.
-    const policy: SignInPolicy = {
-      passwordsAllowed: row?.passwords_allowed ?? false,
-      emailCodesAllowed: row?.email_codes_allowed ?? false,
-      requireSecondFactor: row?.require_second_factor ?? true,
-    };
-    this.cache.set(tenantId, { policy, readAt: Date.now() });
-    return policy;
+  forTenant(tenantId: string): Promise<SignInPolicy> {
+    return this.cache.get(tenantId, async () => {
+      const rows = await this.db.query<Row[]>(
+        'SELECT passwords_allowed, email_codes_allowed, require_second_factor FROM tenants WHERE id = $1',
+        [tenantId],
+      );
+      const row = rows[0];
+      // An unknown tenant gets the strictest answer.
+      return {
+        passwordsAllowed: row?.passwords_allowed ?? false,
+        emailCodesAllowed: row?.email_codes_allowed ?? false,
+        requireSecondFactor: row?.require_second_factor ?? true,
+      };
+    });
   }
 }
