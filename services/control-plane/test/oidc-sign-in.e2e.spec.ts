@@ -144,6 +144,27 @@ describe('OIDC sign-in through the API (real control plane, oidc-provider, Postg
     ).toBe(true);
   });
 
+  it('audits a sign-in started with a connector the tenant does not have', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const res = await stack
+      .anonymous()
+      .get(`/api/v1/auth/acme/oidc/login?provider=${unknown}`)
+      .expect(404);
+    expect(res.body.code).toBe('not_found');
+    const failures = await stack
+      .http()
+      .get('/api/v1/tenants/acme/audit-events?type=auth.sign_in.failed')
+      .expect(200);
+    expect(failures.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          reason: 'not_found',
+          details: { method: 'oidc', providerId: unknown },
+        }),
+      ]),
+    );
+  });
+
   it('refuses an ID token the provider did not sign, and opens no session', async () => {
     await idp.tamperNextIdToken('unknown-key');
     const res = await signIn();

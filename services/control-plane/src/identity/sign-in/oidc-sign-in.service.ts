@@ -31,13 +31,17 @@ export class OidcSignInService {
     private readonly clock: Clock,
   ) {}
 
+  /** Starts a sign-in; a refusal (unknown connector, provider unreachable) is audited. */
   async begin(
     tenantSlug: string,
     providerId: string,
+    client: ClientInfo,
   ): Promise<{ authorizationUrl: URL; attemptId: string; tenantSlug: string; ttlSeconds: number }> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
-    const connector = await this.providers.oidcConnector(tenant.id, providerId);
-    const { authorizationUrl, pending } = await connector.begin();
+    const ctx: SignInContext = { tenantId: tenant.id, method: 'oidc', client, providerId };
+    const { authorizationUrl, pending } = await this.flow.attempt(ctx, async () =>
+      (await this.providers.oidcConnector(tenant.id, providerId)).begin(),
+    );
     const now = this.clock.now();
     const attemptId = randomUUID();
     await this.db.query(

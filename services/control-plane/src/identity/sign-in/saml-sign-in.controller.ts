@@ -70,10 +70,11 @@ export class SamlSignInController {
   async login(
     @Param('tenant') tenant: string,
     @Query() query: unknown,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     const { provider } = parseInput(providerQuery, query, 'sign-in request');
-    const start = await this.saml.begin(tenant, provider);
+    const start = await this.saml.begin(tenant, provider, clientOf(req));
     res.setHeader(
       'Set-Cookie',
       requestCookie(start.tenantSlug, `${provider}.${start.requestId}`, start.ttlSeconds),

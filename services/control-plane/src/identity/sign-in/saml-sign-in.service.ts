@@ -47,11 +47,18 @@ export class SamlSignInService {
     return spMetadata(connector.config);
   }
 
-  /** Starts an SP-initiated login: the request id is stored per tenant in PostgreSQL. */
-  async begin(tenantSlug: string, providerId: string): Promise<SamlLoginStart> {
+  /**
+   * Starts an SP-initiated login: the request id is stored per tenant in PostgreSQL. A refusal
+   * (unknown connector) is audited.
+   */
+  async begin(tenantSlug: string, providerId: string, client: ClientInfo): Promise<SamlLoginStart> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
-    const { connector } = await this.providers.samlConnector(tenant.id, providerId);
-    const { redirectUrl, requestId } = await connector.begin();
+    const ctx: SignInContext = { tenantId: tenant.id, method: 'saml', client, providerId };
+    const { connector, started } = await this.flow.attempt(ctx, async () => {
+      const provider = await this.providers.samlConnector(tenant.id, providerId);
+      return { connector: provider.connector, started: await provider.connector.begin() };
+    });
+    const { redirectUrl, requestId } = started;
     return {
       redirectUrl,
       requestId,

@@ -106,12 +106,14 @@ export class SignInController {
   async oidcLogin(
     @Param('tenant') tenant: string,
     @Query() query: unknown,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     const { provider } = parseInput(loginQuery, query, 'sign-in request');
     const { authorizationUrl, attemptId, tenantSlug, ttlSeconds } = await this.oidc.begin(
       tenant,
       provider,
+      clientOf(req),
     );
     res.setHeader('Set-Cookie', attemptCookie(tenantSlug, attemptId, ttlSeconds));
     res.redirect(302, authorizationUrl.href);
