@@ -2,20 +2,28 @@ import type { Request } from 'express';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
-import { ALL_PERMISSIONS, CausewayError, type Permission } from '@causeway/contracts';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { ALL_PERMISSIONS, CausewayError, PERMISSIONS, type Permission } from '@causeway/contracts';
 import { secretsEqual } from '@causeway/crypto';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { PENDING_SECOND_FACTOR_KEY, PERMISSION_KEY, PUBLIC_KEY } from './permission.decorator';
 import { TenantAllowListsService } from '../identity/allow-list/tenant-allow-lists.service';
 import { sessionTokenFrom } from '../sessions/session-cookie';
 import { SessionsService } from '../sessions/sessions.service';
-import { PLATFORM_OPERATOR_SUBJECT, SIGNED_IN_USER_PERMISSIONS, type Principal } from './principal';
+import { TenantsRepository } from '../tenants/tenants.repository';
+import { canonicalFolder, type AccessTarget } from './grants';
+import { GrantsRepository } from './grants.repository';
+import { PLATFORM_OPERATOR_SUBJECT, type Principal } from './principal';
+import { UserAccess } from './user-access';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type AuthenticatedRequest = Request & { principal?: Principal };
 
 /**
  * The one authorisation layer: authenticates the caller and checks the route's declared
- * permission. A route that declares neither a permission nor `@Public()` is refused, so a
+ * permission against the caller's roles, on the tenant, workspace and folder the route names. A route that declares neither a permission nor `@Public()` is refused, so a
  * forgotten declaration fails closed.
  */
 @Injectable()
@@ -25,6 +33,9 @@ export class AccessGuard implements CanActivate {
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly sessions: SessionsService,
     private readonly allowLists: TenantAllowListsService,
+    private readonly grants: GrantsRepository,
+    private readonly tenants: TenantsRepository,
+    @InjectDataSource() private readonly db: DataSource,
     private readonly logger: PinoLogger,
   ) {
     logger.setContext('AccessGuard');
@@ -53,11 +64,66 @@ export class AccessGuard implements CanActivate {
     ) {
       throw new CausewayError('second_factor_required');
     }
-    if (!principal.permissions.has(permission)) {
-      throw new CausewayError('forbidden', `You need the "${permission}" permission to do this.`);
+    if (principal.kind === 'platform-operator') {
+      if (!principal.permissions.has(permission)) {
+        throw new CausewayError('forbidden', `You need the "${permission}" permission to do this.`);
+      }
+    } else {
+      await this.authorise(principal.access, permission, req);
     }
     req.principal = principal;
     return true;
+  }
+
+  /**
+   * A signed-in user's request: self routes are theirs; anything else must be about their own
+   * tenant (named in the path, or through a workspace of it) and covered by one of their roles.
+   * Another tenant's, or a missing, tenant or workspace is answered alike: 404.
+   */
+  private async authorise(access: UserAccess, permission: Permission, req: Request): Promise<void> {
+    const level = PERMISSIONS[permission].level;
+    if (level === 'self') return;
+    const params = req.params as Record<string, string | undefined>;
+    const slug = params['tenant'];
+    const workspaceParam = params['ws'] ?? params['workspace'];
+    if (level === 'platform' || (slug === undefined && workspaceParam === undefined)) {
+      throw new CausewayError('forbidden', 'This is for the platform operator.');
+    }
+    if (slug !== undefined) {
+      const tenant = await this.tenants.findBySlug(slug);
+      if (!tenant || tenant.id !== access.tenantId) {
+        throw new CausewayError('not_found', `No tenant "${slug}" exists.`);
+      }
+    }
+    const target: AccessTarget = {};
+    if (workspaceParam !== undefined) {
+      if (
+        !UUID.test(workspaceParam) ||
+        !(await this.workspaceInTenant(access.tenantId, workspaceParam))
+      ) {
+        throw new CausewayError('not_found', 'No workspace with this id exists in this tenant.');
+      }
+      target.workspaceId = workspaceParam;
+      const folder = (req.query as Record<string, unknown>)['folder'];
+      if (typeof folder === 'string') {
+        const canonical = canonicalFolder(folder);
+        if (canonical === undefined) {
+          throw new CausewayError('validation_failed', 'The folder is not a valid path.');
+        }
+        target.folder = canonical;
+      }
+    }
+    if (!access.can(permission, target)) {
+      throw new CausewayError('forbidden', `You need the "${permission}" permission to do this.`);
+    }
+  }
+
+  private async workspaceInTenant(tenantId: string, workspaceId: string): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      'SELECT 1 FROM workspaces WHERE tenant_id = $1 AND id = $2',
+      [tenantId, workspaceId],
+    );
+    return rows.length > 0;
   }
 
   private async authenticate(req: Request): Promise<Principal> {
@@ -73,11 +139,18 @@ export class AccessGuard implements CanActivate {
       }
       const session = await this.sessions.authenticate(token);
       await this.allowLists.assertAllowed(session.tenantId, req.ip, `user:${session.userId}`);
+      const grants = await this.grants.load({
+        tenantId: session.tenantId,
+        userId: session.userId,
+        kind: session.kind,
+        groups: session.groups,
+        mappedRoles: session.ssoRoles,
+      });
       return {
         kind: 'user',
         subject: `user:${session.userId}`,
-        permissions: SIGNED_IN_USER_PERMISSIONS,
         session,
+        access: new UserAccess(session.tenantId, session.userId, session.kind, grants),
       };
     }
     if (!secretsEqual(match[1], this.config.adminToken)) {

@@ -1,10 +1,10 @@
 import type { Permission } from '@causeway/contracts';
 import type { SessionUser } from '../sessions/sessions.service';
+import type { UserAccess } from './user-access';
 
 /**
  * Who is calling: the platform operator (bearer token from CAUSEWAY_ADMIN_TOKEN, every
- * permission) or a signed-in user (session cookie). Until roles exist, a user holds only the
- * permissions over their own account.
+ * permission) or a signed-in user (session cookie), whose roles in their tenant decide.
  */
 export type Principal =
   | {
@@ -16,11 +16,9 @@ export type Principal =
   | {
       kind: 'user';
       subject: string;
-      permissions: ReadonlySet<Permission>;
       session: SessionUser;
+      /** The user's roles in their tenant, as they are at this request. */
+      access: UserAccess;
     };
 
 export const PLATFORM_OPERATOR_SUBJECT = 'operator:platform';
-
-/** What a signed-in user may do before roles (issue 6) grant more. */
-export const SIGNED_IN_USER_PERMISSIONS: ReadonlySet<Permission> = new Set(['account.self']);

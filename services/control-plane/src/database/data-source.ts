@@ -11,6 +11,7 @@ import { UsersSessions1795460000000 } from './migrations/1795460000000-users-ses
 import { IdentityProviders1795470000000 } from './migrations/1795470000000-identity-providers';
 import { TenantAllowList1795480000000 } from './migrations/1795480000000-tenant-allow-list';
 import { SignIn1795490000000 } from './migrations/1795490000000-sign-in';
+import { Roles1795500000000 } from './migrations/1795500000000-roles';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   IdentityProviders1795470000000,
   TenantAllowList1795480000000,
   SignIn1795490000000,
+  Roles1795500000000,
 ];
 
 /**

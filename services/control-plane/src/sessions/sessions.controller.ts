@@ -38,6 +38,13 @@ export class SessionsController {
       secondFactor: s.secondFactor,
       secondFactorRequired: s.secondFactorPending,
       ssoRoles: s.ssoRoles,
+      groups: s.groups,
+      userKind: s.kind,
+      roles: caller.access.grants.map((g) => ({
+        role: g.role,
+        scope: g.scope,
+        via: g.via,
+      })),
     };
   }
 

@@ -41,6 +41,9 @@ export interface SessionUser {
   secondFactorPending: boolean;
   /** Roles the tenant's SSO attribute mapping gave at the last sign-in. */
   ssoRoles: string[];
+  /** Groups the identity provider named at the last sign-in. */
+  groups: string[];
+  kind: 'member' | 'partner';
 }
 
 /**
@@ -120,6 +123,8 @@ export class SessionsService {
       secondFactorPending:
         (policy.requireSecondFactor || row.user_has_second_factor) && !row.second_factor,
       ssoRoles: user.sso_roles,
+      groups: user.sso_groups,
+      kind: user.kind,
     };
   }
 

@@ -7,6 +7,6 @@ import { TenantsService } from './tenants.service';
 @Module({
   imports: [TypeOrmModule.forFeature([TenantEntity])],
   providers: [TenantsRepository, TenantsService],
-  exports: [TenantsService],
+  exports: [TenantsService, TenantsRepository],
 })
 export class TenantsModule {}

@@ -14,6 +14,10 @@ export interface UserRow {
   password_hash: string | null;
   /** Roles the tenant's SSO attribute mapping gave at the last sign-in. */
   sso_roles: string[];
+  /** Groups the identity provider named at the last sign-in (roles can be assigned to them). */
+  sso_groups: string[];
+  /** `partner`: a person from another company, with roles on workspaces or folders only. */
+  kind: 'member' | 'partner';
 }
 
 /**

@@ -107,10 +107,12 @@ export class OidcSignInService {
       const connector = await this.providers.oidcConnector(tenant.id, attempt.provider_id);
       const identity = await connector.complete(callbackUrl, attempt.pending);
       if (identity.email) ctx.actor = `email:${identity.email}`;
-      return {
-        user: await this.users.userFor(tenant.id, attempt.provider_id, identity),
-        providerId: attempt.provider_id,
-      };
+      const found = await this.users.userFor(tenant.id, attempt.provider_id, identity);
+      await this.users.setSsoAttributes(tenant.id, found.id, {
+        roles: [],
+        groups: identity.groups,
+      });
+      return { user: found, providerId: attempt.provider_id };
     });
     return this.flow.openSession({ ...ctx, providerId }, user);
   }

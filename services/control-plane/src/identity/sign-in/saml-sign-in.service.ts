@@ -96,7 +96,7 @@ export class SamlSignInService {
         emailVerified: provider.trustEmail,
         name: identity.name,
       });
-      await this.users.setSsoRoles(tenant.id, found.id, identity.roles);
+      await this.users.setSsoAttributes(tenant.id, found.id, identity);
       return found;
     });
     return this.flow.openSession(ctx, user);

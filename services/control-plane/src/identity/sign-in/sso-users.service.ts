@@ -79,12 +79,19 @@ export class SsoUsers {
     return user;
   }
 
-  /** Replaces the roles the connector's mapping gave the user (deny by default: none is none). */
-  async setSsoRoles(tenantId: string, userId: string, roles: readonly string[]): Promise<void> {
-    await this.db.query('UPDATE users SET sso_roles = $3 WHERE tenant_id = $1 AND id = $2', [
-      tenantId,
-      userId,
-      [...roles],
-    ]);
+  /**
+   * Replaces what the identity provider said of the user at this sign-in: their groups and
+   * the roles the connector's mapping gives (none is none: nothing from an earlier sign-in
+   * survives). Roles assigned in Causeway to a group apply through `groups`.
+   */
+  async setSsoAttributes(
+    tenantId: string,
+    userId: string,
+    attributes: { roles: readonly string[]; groups: readonly string[] },
+  ): Promise<void> {
+    await this.db.query(
+      'UPDATE users SET sso_roles = $3, sso_groups = $4 WHERE tenant_id = $1 AND id = $2',
+      [tenantId, userId, [...attributes.roles], [...attributes.groups].slice(0, 200)],
+    );
   }
 }
