@@ -4,7 +4,7 @@
  * was typed, a token or a password.
  */
 export type AuditSeverity = 'info' | 'notice' | 'warning' | 'critical';
-export type AuditCategory = 'authentication' | 'access' | 'configuration';
+export type AuditCategory = 'authentication' | 'access' | 'configuration' | 'administration';
 
 export interface AuditEventSpec {
   category: AuditCategory;
@@ -97,6 +97,71 @@ export const AUDIT_EVENTS = {
     category: 'configuration',
     severity: 'notice',
     description: "The tenant's IP allow-list changed.",
+  },
+  'config.role.created': {
+    category: 'configuration',
+    severity: 'notice',
+    description: 'A custom role was created from a template.',
+  },
+  'config.role.deleted': {
+    category: 'configuration',
+    severity: 'notice',
+    description: 'A custom role was deleted, with its assignments.',
+  },
+  'access.role.assigned': {
+    category: 'access',
+    severity: 'notice',
+    description: 'A role was assigned to a user or group on the tenant, a workspace or a folder.',
+  },
+  'access.role.removed': {
+    category: 'access',
+    severity: 'notice',
+    description: 'A role assignment was removed.',
+  },
+  'access.role.refused': {
+    category: 'access',
+    severity: 'warning',
+    description: 'An assignment was refused: the assigner lacks a permission the role grants.',
+  },
+  'admin.tenant.created': {
+    category: 'administration',
+    severity: 'notice',
+    description: 'A tenant was created.',
+  },
+  'config.tenant.changed': {
+    category: 'configuration',
+    severity: 'notice',
+    description: "The tenant's settings changed (region, retention, key-rotation period).",
+  },
+  'admin.user.created': {
+    category: 'administration',
+    severity: 'info',
+    description: 'A user or partner account was created.',
+  },
+  'admin.user.disabled': {
+    category: 'administration',
+    severity: 'notice',
+    description: 'A user was disabled (and signed out everywhere).',
+  },
+  'admin.user.enabled': {
+    category: 'administration',
+    severity: 'notice',
+    description: 'A disabled user was enabled again.',
+  },
+  'access.invitation.created': {
+    category: 'access',
+    severity: 'notice',
+    description: 'A partner was invited to a workspace with a role.',
+  },
+  'access.invitation.revoked': {
+    category: 'access',
+    severity: 'notice',
+    description: "An invitation was revoked: the partner's access to the workspace ended.",
+  },
+  'access.invitation.accepted': {
+    category: 'access',
+    severity: 'info',
+    description: 'An invited partner signed in for the first time.',
   },
 } as const satisfies Record<string, AuditEventSpec>;
 

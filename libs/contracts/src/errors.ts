@@ -64,6 +64,11 @@ export const ERROR_CATALOGUE = {
       'The certificate renewal was refused: the proof of possession is not valid, or the node is revoked.',
   },
   not_found: { status: 404, message: 'Nothing was found at this address.' },
+  residency_violation: {
+    status: 409,
+    message:
+      "This would put the tenant's data outside its data-residency region. Choose a node of the tenant's region.",
+  },
   conflict: {
     status: 409,
     message: 'The request conflicts with the current state of the resource.',
