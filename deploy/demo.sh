@@ -27,14 +27,15 @@ base="http://${CAUSEWAY_HTTP_HOST}:${CAUSEWAY_HTTP_PORT}"
 
 "${cp_cli[@]}" migrate
 if ! "${cp_cli[@]}" nodes list --tenant demo >/dev/null 2>&1; then
-  "${cp_cli[@]}" tenants create --slug demo --name "Demo Company" --region eu-west
+  "${cp_cli[@]}" tenants create --slug demo --name "Demo Company" --region eu-west \
+    --owner-email admin@demo.test --owner-name "Demo Admin"
 fi
 # A demo user who signs in with a password (on for the demo tenant only; tenants start SSO-first).
 if [ ! -s "$state/demo-password" ]; then
   (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))' >"$state/demo-password")
 fi
-"${cp_cli[@]}" users create --tenant demo --email admin@demo.test --name "Demo Admin" \
-  --password-file "$state/demo-password" >/dev/null
+demo_user=$("${cp_cli[@]}" users create --tenant demo --email admin@demo.test --name "Demo Admin" \
+  --password-file "$state/demo-password" --json | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')
 "${cp_cli[@]}" sign-in-policy set --tenant demo --passwords on >/dev/null
 node_state="${CAUSEWAY_STATE_DIR:-$state/node-state}"
 # Left over from the days nodes were registered with a broker password: no longer used.
@@ -55,6 +56,19 @@ check_alive() {
   done
 }
 
+# Emailed sign-in codes and invitations land in a local mailbox file (deploy/dev-mailbox.js).
+if [ ! -s "$state/email-code-key" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' >"$state/email-code-key")
+fi
+rm -f "$state/mailbox.port"
+node deploy/dev-mailbox.js "$state/mailbox.txt" >"$state/mailbox.port" 2>"$state/mailbox.log" &
+pids+=($!)
+for _ in $(seq 1 40); do [ -s "$state/mailbox.port" ] && break; check_alive; sleep 0.25; done
+export CAUSEWAY_SMTP_URL="${CAUSEWAY_SMTP_URL:-smtp://127.0.0.1:$(head -n 1 "$state/mailbox.port")}"
+export CAUSEWAY_SMTP_REQUIRE_TLS="${CAUSEWAY_SMTP_REQUIRE_TLS:-false}"
+export CAUSEWAY_EMAIL_CODE_KEY="${CAUSEWAY_EMAIL_CODE_KEY:-$(cat "$state/email-code-key")}"
+export CAUSEWAY_MAIL_FROM="${CAUSEWAY_MAIL_FROM:-Causeway demo <no-reply@demo.test>}"
+
 node services/control-plane/dist/main.js >"$state/control-plane.log" 2>&1 &
 pids+=($!)
 
@@ -68,6 +82,9 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ -n "$ready" ] || { echo "causeway: the control plane was not ready in 60 s; see $state/control-plane.log" >&2; exit 1; }
+# The demo user owns the demo tenant (already so when this script created the tenant).
+CAUSEWAY_TOKEN="$CAUSEWAY_ADMIN_TOKEN" node services/control-plane/dist/admin-cli/main.js --url "$base" \
+  roles assign --tenant demo --role owner --user "$demo_user" >/dev/null 2>&1 || true
 
 # The node enrols once, with a one-time join token; its keys and node.json stay in its state
 # directory, and every later run starts from them alone.
@@ -133,11 +150,12 @@ cat <<MSG
     curl -X POST -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/nodes/$node_id/ping
   In $base/api/docs press "Authorize" and paste the token.
 
-  Sign in as a user of the demo tenant (admin@demo.test, password in $state/demo-password):
+  Sign in as the owner of the demo tenant (admin@demo.test, password in $state/demo-password):
     curl -c $state/cookies -H 'Content-Type: application/json' $base/api/v1/auth/demo/password \\
       -d "{\"email\":\"admin@demo.test\",\"password\":\"\$(cat $state/demo-password)\"}"
     curl -b $state/cookies $base/api/v1/me
-  Sign-in methods: docs/partner/signing-in.md; SSO: docs/admin/oidc.md, docs/admin/saml.md.
+  Mail (sign-in codes, invitations) goes to $state/mailbox.txt.
+  Walkthrough (workspace, custom role, partner invitation): docs/admin/getting-started.md
 
   Enrol a second node (docs/operator/running-a-node.md):
     TOKEN=\$(curl -s -X POST -H "Authorization: Bearer \$CAUSEWAY_TOKEN" $base/api/v1/tenants/demo/join-tokens | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')

@@ -121,7 +121,8 @@ export const AUDIT_EVENTS = {
   'access.role.refused': {
     category: 'access',
     severity: 'warning',
-    description: 'An assignment was refused: the assigner lacks a permission the role grants.',
+    description:
+      'A role change was refused (create, delete, assign, remove; details.action): the caller lacks a permission the role grants.',
   },
   'admin.tenant.created': {
     category: 'administration',

@@ -160,14 +160,9 @@ export const ROLE_TEMPLATES = {
     ],
   },
   member: {
-    description: 'An employee: works with files in the workspaces the role is assigned on.',
-    permissions: [
-      'tenant.read',
-      'workspaces.read',
-      'workspace.members.read',
-      'files.read',
-      'files.write',
-    ],
+    description:
+      'An employee: works with files in the workspaces (or the whole tenant) the role is assigned on.',
+    permissions: ['workspaces.read', 'workspace.members.read', 'files.read', 'files.write'],
   },
   'partner-editor': {
     description: 'A partner who reads and uploads files in a shared workspace or folder.',

@@ -21,6 +21,9 @@ import { AuditModule } from './audit/audit.module';
 import { SignInHousekeepingModule } from './identity/housekeeping/sign-in-housekeeping';
 import { SignInPolicyModule } from './identity/sign-in-policy/sign-in-policy.module';
 import { LocalSignInModule } from './identity/local-sign-in/local-sign-in.module';
+import { TenantAdminModule } from './tenant-admin/tenant-admin.module';
+import { InvitationsModule } from './invitations/invitations.module';
+import { RolesModule } from './roles/roles.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -52,6 +55,9 @@ export class AppModule {
         SignInPolicyModule,
         SignInHousekeepingModule,
         LocalSignInModule,
+        TenantAdminModule,
+        InvitationsModule,
+        RolesModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

@@ -17,11 +17,25 @@ Usage:
   causeway dead-letters replay ID
   causeway signing-keys list
   causeway signing-keys rotate
+  causeway roles list --tenant S
+  causeway roles create --tenant S --name N --template T [--permissions a,b] [--description D]
+  causeway roles delete --tenant S --name N
+  causeway roles assign --tenant S --role R (--user ID | --group G) [--workspace W [--folder F]]
+  causeway roles assignments --tenant S [--user ID | --group G] [--workspace W]
+  causeway roles unassign --tenant S --id ASSIGNMENT_ID
+  causeway access explain --tenant S --user ID --permission P [--workspace W] [--folder F]
+  causeway users list --tenant S
+  causeway users add --tenant S --email E [--name N] [--partner]
+  causeway users disable --tenant S --user ID
+  causeway users enable --tenant S --user ID
 
 Options:
   --url URL     the control plane (default $CAUSEWAY_URL or http://127.0.0.1:8080)
   --json        print the API's JSON answer
   --help        show this help
+
+Roles are assigned on the tenant (no --workspace), a workspace (--workspace) or a folder of it
+(--workspace and --folder). You can only assign roles whose permissions you hold there.
 
 The bearer token comes from $CAUSEWAY_TOKEN. Exit codes: 0 done, 1 the API refused or failed,
 64 wrong usage.`;
@@ -36,6 +50,18 @@ type Flags = {
   node?: string;
   limit?: string;
   ttl?: string;
+  template?: string;
+  permissions?: string;
+  description?: string;
+  role?: string;
+  user?: string;
+  group?: string;
+  workspace?: string;
+  folder?: string;
+  id?: string;
+  permission?: string;
+  email?: string;
+  partner: boolean;
 };
 
 function need(value: string | undefined, what: string): string {
@@ -55,6 +81,39 @@ function cell(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+function oneOf(
+  user: string | undefined,
+  group: string | undefined,
+): { user: string } | { group: string } {
+  if ((user === undefined) === (group === undefined)) {
+    throw new UsageError('name exactly one of --user and --group');
+  }
+  return user !== undefined ? { user } : { group: group as string };
+}
+
+/** The scope of an assignment: the tenant, a workspace, or a folder of one. */
+function scopeFrom(flags: Flags): Row {
+  if (flags.folder !== undefined && flags.workspace === undefined) {
+    throw new UsageError('--folder needs --workspace');
+  }
+  if (flags.workspace === undefined) return { type: 'tenant' };
+  if (flags.folder === undefined) return { type: 'workspace', workspaceId: flags.workspace };
+  return { type: 'folder', workspaceId: flags.workspace, folder: flags.folder };
+}
+
+function scopeText(value: unknown): string {
+  const s = (value ?? {}) as { type?: string; workspaceId?: string; folder?: string };
+  if (s.type === 'workspace') return `workspace ${cell(s.workspaceId)}`;
+  if (s.type === 'folder') return `folder ${cell(s.folder)} of workspace ${cell(s.workspaceId)}`;
+  return 'the tenant';
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -68,6 +127,18 @@ async function run(argv: string[]): Promise<number> {
       node: { type: 'string' },
       limit: { type: 'string' },
       ttl: { type: 'string' },
+      template: { type: 'string' },
+      permissions: { type: 'string' },
+      description: { type: 'string' },
+      role: { type: 'string' },
+      user: { type: 'string' },
+      group: { type: 'string' },
+      workspace: { type: 'string' },
+      folder: { type: 'string' },
+      id: { type: 'string' },
+      permission: { type: 'string' },
+      email: { type: 'string' },
+      partner: { type: 'boolean', default: false },
     },
   });
   const flags = values as Flags & { help: boolean };
@@ -89,6 +160,9 @@ async function run(argv: string[]): Promise<number> {
     const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
     return entries.length ? `?${new URLSearchParams(entries).toString()}` : '';
   };
+
+  const tenantPath = (): string =>
+    `/api/v1/tenants/${encodeURIComponent(need(flags.tenant, '--tenant'))}`;
 
   switch (`${area} ${verb}`) {
     case 'nodes list': {
@@ -184,6 +258,116 @@ async function run(argv: string[]): Promise<number> {
       out(
         data,
         `signing key ${cell(data.kid)} active, ${cell(data.retired)} retired; ${cell(data.nodesUpdated)} node(s) updated, ${cell(data.nodesMissed)} will catch up on their next request`,
+      );
+      return 0;
+    }
+    case 'roles list': {
+      const data = await api.call<{ items: Row[] }>('GET', `${tenantPath()}/roles`);
+      out(
+        data,
+        table(
+          data.items.map((r) => ({
+            ...r,
+            kind: r.builtIn ? 'built-in' : `custom (${cell(r.template)})`,
+            scopes: (r.assignableScopes as string[]).join(','),
+            permissions: (r.permissions as string[]).join(','),
+          })),
+          ['name', 'kind', 'scopes', 'permissions'],
+        ),
+      );
+      return 0;
+    }
+    case 'roles create': {
+      const body = {
+        name: need(flags.name, '--name'),
+        template: need(flags.template, '--template'),
+        ...(flags.permissions === undefined ? {} : { permissions: list(flags.permissions) }),
+        ...(flags.description === undefined ? {} : { description: flags.description }),
+      };
+      const data = await api.call<Row>('POST', `${tenantPath()}/roles`, body);
+      out(
+        data,
+        `role ${cell(data.name)} created from ${cell(data.template)}: ${(data.permissions as string[]).join(', ')}`,
+      );
+      return 0;
+    }
+    case 'roles delete': {
+      const name = need(flags.name, '--name');
+      await api.call('DELETE', `${tenantPath()}/roles/${encodeURIComponent(name)}`);
+      out({ deleted: name }, `role ${name} deleted, with its assignments`);
+      return 0;
+    }
+    case 'roles assign': {
+      const principal = oneOf(flags.user, flags.group);
+      const body = { role: need(flags.role, '--role'), ...principal, scope: scopeFrom(flags) };
+      const data = await api.call<Row>('POST', `${tenantPath()}/role-assignments`, body);
+      out(
+        data,
+        `assignment ${cell(data.id)}: ${cell(data.role)} to ${cell(data.principal)} on ${scopeText(data.scope)}`,
+      );
+      return 0;
+    }
+    case 'roles assignments': {
+      const data = await api.call<{ items: Row[] }>(
+        'GET',
+        `${tenantPath()}/role-assignments${q({ user: flags.user, group: flags.group, workspace: flags.workspace })}`,
+      );
+      out(
+        data,
+        table(
+          data.items.map((a) => ({ ...a, on: scopeText(a.scope) })),
+          ['id', 'role', 'principal', 'on', 'createdBy'],
+        ),
+      );
+      return 0;
+    }
+    case 'roles unassign': {
+      const id = need(flags.id ?? arg, '--id');
+      await api.call('DELETE', `${tenantPath()}/role-assignments/${encodeURIComponent(id)}`);
+      out({ removed: id }, `assignment ${id} removed`);
+      return 0;
+    }
+    case 'access explain': {
+      const data = await api.call<Row>(
+        'GET',
+        `${tenantPath()}/access/explain${q({
+          user: need(flags.user, '--user'),
+          permission: need(flags.permission, '--permission'),
+          workspace: flags.workspace,
+          folder: flags.folder,
+        })}`,
+      );
+      out(data, `${data.allowed ? 'ALLOWED' : 'DENIED'}: ${cell(data.explanation)}`);
+      return 0;
+    }
+    case 'users list': {
+      const data = await api.call<{ items: Row[] }>('GET', `${tenantPath()}/users`);
+      out(
+        data,
+        table(
+          data.items.map((u) => ({ ...u, state: u.disabled ? 'disabled' : 'active' })),
+          ['id', 'email', 'displayName', 'kind', 'state'],
+        ),
+      );
+      return 0;
+    }
+    case 'users add': {
+      const body = {
+        email: need(flags.email, '--email'),
+        ...(flags.name === undefined ? {} : { displayName: flags.name }),
+        kind: flags.partner ? 'partner' : 'member',
+      };
+      const data = await api.call<Row>('POST', `${tenantPath()}/users`, body);
+      out(data, `${cell(data.kind)} ${cell(data.email)} added: ${cell(data.id)}`);
+      return 0;
+    }
+    case 'users disable':
+    case 'users enable': {
+      const id = encodeURIComponent(need(flags.user ?? arg, '--user'));
+      const data = await api.call<Row>('POST', `${tenantPath()}/users/${id}/${verb}`);
+      out(
+        data,
+        `${cell(data.email)} ${data.disabled ? 'disabled (signed out everywhere)' : 'enabled'}`,
       );
       return 0;
     }

@@ -16,6 +16,7 @@ import { EnrolmentService } from '../enrolment/enrolment.service';
 import { NodesService } from '../nodes/nodes.service';
 import { KeyRotation } from '../trust/key-rotation';
 import { SigningKeysService } from '../trust/signing-keys.service';
+import { TenantAdminService } from '../tenant-admin/tenant-admin.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { UsersRepository } from '../users/users.repository';
 import { PasswordSignInService } from '../identity/local-sign-in/password-sign-in.service';
@@ -25,7 +26,9 @@ const HELP = `causeway-cp: control-plane operator commands (run where the contro
 
 Usage:
   causeway-cp migrate                                     apply pending database migrations
-  causeway-cp tenants create --slug S --name N --region R create a tenant
+  causeway-cp tenants create --slug S --name N --region R [--owner-email E] [--owner-name N]
+                                                          create a tenant (E: its first owner)
+  causeway-cp tenants list                                every tenant with its region
   causeway-cp join-tokens create --tenant S [--ttl SEC]   a one-time token that enrols a node in tenant S
   causeway-cp nodes credentials --node ID                 give a node a new broker password
   causeway-cp nodes revoke --node ID                      cut a node off the broker at once
@@ -57,6 +60,8 @@ type Flags = {
   passwords?: string;
   'email-codes'?: string;
   'second-factor'?: string;
+  'owner-email'?: string;
+  'owner-name'?: string;
 };
 
 /** An on/off flag's value, or undefined when not given. */
@@ -139,6 +144,8 @@ async function run(argv: string[]): Promise<number> {
       passwords: { type: 'string' },
       'email-codes': { type: 'string' },
       'second-factor': { type: 'string' },
+      'owner-email': { type: 'string' },
+      'owner-name': { type: 'string' },
     },
   });
   const flags = values as Flags & { help: boolean };
@@ -159,13 +166,42 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'tenants create': {
+      const ownerEmail = flags['owner-email'];
+      if (ownerEmail === undefined && flags['owner-name'] !== undefined) {
+        throw new UsageError('--owner-name goes with --owner-email');
+      }
       const input = {
         slug: required(flags, 'slug'),
         name: required(flags, 'name'),
         region: required(flags, 'region'),
+        ...(ownerEmail === undefined
+          ? {}
+          : {
+              owner: {
+                email: ownerEmail,
+                ...(flags['owner-name'] === undefined ? {} : { displayName: flags['owner-name'] }),
+              },
+            }),
       };
-      const tenant = await withServices((tenants) => tenants.create(input));
-      print(`tenant ${tenant.slug} created (id ${tenant.id}, region ${tenant.region})`, tenant);
+      const tenant = await withServices((_t, _n, app) =>
+        app.get(TenantAdminService).create(input, 'operator:cli'),
+      );
+      print(
+        `tenant ${tenant.slug} created (id ${tenant.id}, region ${tenant.region})${
+          tenant.owner ? `\nowner ${tenant.owner.email} (id ${tenant.owner.id})` : ''
+        }`,
+        tenant,
+      );
+      return 0;
+    }
+    case 'tenants list': {
+      const list = await withServices((_t, _n, app) => app.get(TenantAdminService).list());
+      print(
+        list
+          .map((t) => `${t.id}  ${t.slug.padEnd(24)} ${t.region.padEnd(12)} ${t.name}`)
+          .join('\n') || 'no tenants',
+        { items: list },
+      );
       return 0;
     }
     case 'join-tokens create': {

@@ -16,6 +16,14 @@ export class TenantEntity {
   @Column('text')
   region!: string;
 
+  /** How long the tenant's audit trail and deleted documents are kept, in days. */
+  @Column('integer', { name: 'retention_days', default: 365 })
+  retentionDays!: number;
+
+  /** How often the nodes rotate the tenant's master keys, in days. */
+  @Column('integer', { name: 'key_rotation_days', default: 90 })
+  keyRotationDays!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

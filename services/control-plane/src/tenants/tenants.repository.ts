@@ -15,7 +15,15 @@ export class TenantsRepository {
     return this.tenants.findOneBy({ id });
   }
 
-  async insert(tenant: Omit<TenantEntity, 'createdAt'>): Promise<TenantEntity> {
+  /** Platform scope: every tenant. Only the platform operator reaches this. */
+  listAll(): Promise<TenantEntity[]> {
+    return this.tenants.find({ order: { createdAt: 'ASC' } });
+  }
+
+  async insert(
+    tenant: Omit<TenantEntity, 'createdAt' | 'retentionDays' | 'keyRotationDays'> &
+      Partial<Pick<TenantEntity, 'retentionDays' | 'keyRotationDays'>>,
+  ): Promise<TenantEntity> {
     await this.tenants.insert(tenant);
     return (await this.findById(tenant.id)) as TenantEntity;
   }

@@ -12,7 +12,12 @@ import { Caller, RequirePermission } from '../access/permission.decorator';
 import type { Principal } from '../access/principal';
 import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
-import { createWorkspaceSchema, workspaceListSchema, workspaceViewSchema } from './workspaces.dto';
+import {
+  createWorkspaceSchema,
+  workspaceListSchema,
+  workspaceMemberListSchema,
+  workspaceViewSchema,
+} from './workspaces.dto';
 import { WorkspacesService } from './workspaces.service';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
@@ -45,10 +50,29 @@ export class WorkspacesController {
 
   @Get()
   @RequirePermission('workspaces.read')
-  @ApiOperation({ summary: "List the tenant's workspaces" })
+  @ApiOperation({
+    summary: "List the tenant's workspaces",
+    description: 'A signed-in user sees only the workspaces their roles reach.',
+  })
   @ApiOkResponse({ schema: schema(workspaceListSchema) })
-  async list(@Param('tenant') tenant: string) {
-    return { items: await this.workspaces.list(tenant) };
+  async list(@Param('tenant') tenant: string, @Caller() caller: Principal) {
+    const visible =
+      caller.kind === 'user' ? caller.access.workspacesWith('workspaces.read') : 'all';
+    return { items: await this.workspaces.list(tenant, visible) };
+  }
+
+  @Get(':ws/members')
+  @RequirePermission('workspace.members.read')
+  @ApiOperation({
+    summary: 'Who has access to this workspace',
+    description:
+      'Tenant-wide role holders and the assignments on this workspace or its folders; nothing of other workspaces.',
+  })
+  @ApiOkResponse({ schema: schema(workspaceMemberListSchema) })
+  async members(@Param('tenant') tenant: string, @Param('ws') ws: string) {
+    return {
+      items: await this.workspaces.members(tenant, parseInput(workspaceId, ws, 'workspace id')),
+    };
   }
 
   @Get(':ws')

@@ -19,3 +19,26 @@ export const workspaceViewSchema = z.object({
 });
 export type WorkspaceView = z.infer<typeof workspaceViewSchema>;
 export const workspaceListSchema = z.object({ items: z.array(workspaceViewSchema) });
+
+/** One role that reaches a workspace, and who holds it (a user, or an SSO group). */
+export const workspaceMemberSchema = z.object({
+  principal: z.string(),
+  user: z
+    .object({
+      id: z.uuid(),
+      email: z.string(),
+      displayName: z.string().nullable(),
+      kind: z.enum(['member', 'partner']),
+    })
+    .nullable(),
+  /** For a role held by an SSO group. */
+  group: z.string().nullable(),
+  role: z.string(),
+  /** `tenant`: the role covers every workspace of the tenant. */
+  scope: z.enum(['tenant', 'workspace', 'folder']),
+  folder: z.string().nullable(),
+  /** `assignment` (a role assignment) or `sso-mapping` (given by the identity provider). */
+  via: z.enum(['assignment', 'sso-mapping']),
+});
+export type WorkspaceMember = z.infer<typeof workspaceMemberSchema>;
+export const workspaceMemberListSchema = z.object({ items: z.array(workspaceMemberSchema) });

@@ -11,5 +11,6 @@ import { WorkspacesService } from './workspaces.service';
   imports: [TypeOrmModule.forFeature([WorkspaceEntity]), TenantsModule, NodesModule],
   controllers: [WorkspacesController],
   providers: [WorkspacesRepository, WorkspacesService],
+  exports: [WorkspacesRepository],
 })
 export class WorkspacesModule {}

@@ -10,7 +10,7 @@ import { CommandResults } from '../outbox/command-results';
 import { OutboxService } from '../outbox/outbox.service';
 import { TenantsService } from '../tenants/tenants.service';
 import type { WorkspaceEntity } from './workspace.entity';
-import { createWorkspaceSchema, type WorkspaceView } from './workspaces.dto';
+import { createWorkspaceSchema, type WorkspaceMember, type WorkspaceView } from './workspaces.dto';
 import { WorkspacesRepository } from './workspaces.repository';
 
 @Injectable()
@@ -65,6 +65,18 @@ export class WorkspacesService implements OnModuleInit {
     }
     const id = randomUUID();
     await this.dataSource.transaction(async (manager) => {
+      // Data residency: read under a share lock, so the region cannot change before commit.
+      const [current] = await manager.query<Array<{ region: string }>>(
+        'SELECT region FROM tenants WHERE id = $1 FOR SHARE',
+        [tenant.id],
+      );
+      if (current?.region !== node.region) {
+        throw new CausewayError(
+          'residency_violation',
+          `Tenant "${tenant.slug}" keeps its data in region "${current?.region ?? tenant.region}"; node "${node.name}" is in region "${node.region}". Choose a node of the tenant's region.`,
+          { tenantRegion: current?.region ?? tenant.region, nodeRegion: node.region },
+        );
+      }
       await this.workspaces.insert(manager, { id, tenantId: tenant.id, nodeId: node.id, name });
       await this.outbox.enqueue(manager, {
         nodeId: node.id,
@@ -82,9 +94,27 @@ export class WorkspacesService implements OnModuleInit {
     return this.get(tenantSlug, id);
   }
 
-  async list(tenantSlug: string): Promise<WorkspaceView[]> {
+  /**
+   * The tenant's workspaces that the caller may see: `all` for the operator and tenant-wide
+   * roles, else only those in `visible` (from `UserAccess.workspacesWith`).
+   */
+  async list(tenantSlug: string, visible: 'all' | ReadonlySet<string>): Promise<WorkspaceView[]> {
     const tenant = await this.tenants.getBySlug(tenantSlug);
-    return (await this.workspaces.listForTenant(tenant.id)).map(view);
+    const rows = await this.workspaces.listForTenant(tenant.id);
+    return rows.filter((w) => visible === 'all' || visible.has(w.id)).map(view);
+  }
+
+  /**
+   * Who holds a role that reaches this workspace: tenant-wide holders (assigned, or mapped from
+   * the identity provider), and assignments on this workspace or a folder of it. Nothing about
+   * other workspaces, and no disabled account.
+   */
+  async members(tenantSlug: string, id: string): Promise<WorkspaceMember[]> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const workspace = await this.workspaces.findInTenant(tenant.id, id);
+    if (!workspace)
+      throw new CausewayError('not_found', 'No workspace with this id exists in this tenant.');
+    return this.workspaces.members(tenant.id, workspace.id);
   }
 
   async get(tenantSlug: string, id: string): Promise<WorkspaceView> {

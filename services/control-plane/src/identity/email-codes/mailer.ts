@@ -13,6 +13,25 @@ export interface Mailer {
   sendSignInCode(to: string, message: SignInCodeMessage): Promise<void>;
 }
 
+/** What an invitation email may contain: who invites whom to what, and where to sign in. */
+export interface InvitationMessage {
+  tenantName: string;
+  workspaceName: string;
+  /** The inviter as people know them (display name or address). */
+  inviter: string;
+  /** The tenant's sign-in page: `${publicUrl}/api/v1/auth/<tenant>/methods`. */
+  signInUrl: string;
+  expiresAt: Date;
+}
+
+/**
+ * Sends partner invitations. Separate from `Mailer` so that code which only sends sign-in codes
+ * (and its test doubles) need not implement it; `SmtpMailer` does both.
+ */
+export interface InvitationMailer {
+  sendInvitation(to: string, message: InvitationMessage): Promise<void>;
+}
+
 /** SMTP settings, validated at boot with the rest of the configuration. `auth.pass` is secret. */
 export interface SmtpConfig {
   host: string;
@@ -69,12 +88,46 @@ export function renderSignInCode(message: SignInCodeMessage): {
   return { subject, text, html };
 }
 
+/** The invitation's plain-text and HTML bodies; every value from people is escaped in HTML. */
+export function renderInvitation(message: InvitationMessage): {
+  subject: string;
+  text: string;
+  html: string;
+} {
+  const tenant = oneLine(message.tenantName);
+  const workspace = oneLine(message.workspaceName);
+  const inviter = oneLine(message.inviter);
+  const url = oneLine(message.signInUrl);
+  const expires = message.expiresAt.toISOString().slice(0, 10);
+  const subject = `${tenant} invites you to the workspace ${workspace}`;
+  const text = [
+    `${inviter} invited you to the workspace "${workspace}" of ${tenant} on Causeway.`,
+    '',
+    'Sign in here, with a code sent to this address or with your own company sign-in:',
+    url,
+    '',
+    `Sign in before ${expires}: the invitation ends then if it was not used.`,
+    'If you did not expect this invitation, you can ignore this email.',
+    '',
+  ].join('\n');
+  const html = [
+    '<!doctype html><html><body>',
+    `<p>${escapeHtml(inviter)} invited you to the workspace &quot;${escapeHtml(workspace)}&quot; of ${escapeHtml(tenant)} on Causeway.</p>`,
+    '<p>Sign in here, with a code sent to this address or with your own company sign-in:</p>',
+    `<p><a href="${escapeHtml(url)}">${escapeHtml(url)}</a></p>`,
+    `<p>Sign in before ${escapeHtml(expires)}: the invitation ends then if it was not used.</p>`,
+    '<p>If you did not expect this invitation, you can ignore this email.</p>',
+    '</body></html>',
+  ].join('');
+  return { subject, text, html };
+}
+
 /**
  * A Mailer over SMTP with nodemailer. A failure becomes `mail_failed` naming only the kind of
  * failure (nodemailer's error code and the SMTP reply code), never the message, recipient or
  * credentials.
  */
-export class SmtpMailer implements Mailer {
+export class SmtpMailer implements Mailer, InvitationMailer {
   private readonly transport: nodemailer.Transporter;
 
   constructor(private readonly config: SmtpConfig) {
@@ -95,6 +148,15 @@ export class SmtpMailer implements Mailer {
 
   async sendSignInCode(to: string, message: SignInCodeMessage): Promise<void> {
     const { subject, text, html } = renderSignInCode(message);
+    try {
+      await this.transport.sendMail({ from: this.config.from, to, subject, text, html });
+    } catch (error) {
+      throw new EmailCodesError('mail_failed', describeSmtpFailure(error, this.config));
+    }
+  }
+
+  async sendInvitation(to: string, message: InvitationMessage): Promise<void> {
+    const { subject, text, html } = renderInvitation(message);
     try {
       await this.transport.sendMail({ from: this.config.from, to, subject, text, html });
     } catch (error) {

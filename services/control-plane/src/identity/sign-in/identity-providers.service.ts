@@ -36,7 +36,11 @@ export const createOidcProviderSchema = z.strictObject({
       name: z.string().optional(),
       groups: z.string().optional(),
     })
-    .optional(),
+    .optional() /**
+   * A partner company's own identity provider: people it signs in are partners (roles only on
+   * the workspaces they are invited to), and it never signs in one of the tenant's members.
+   */,
+  partners: z.boolean().default(false),
 });
 
 const attributeName = z.string().min(1).max(256);
@@ -63,6 +67,8 @@ export const createSamlProviderSchema = z.strictObject({
    * to an existing account with that address. Off by default.
    */
   trustEmail: z.boolean().default(false),
+  /** A partner company's IdP: see the OIDC connector's `partners`. Off by default. */
+  partners: z.boolean().default(false),
   attributes: z
     .strictObject({
       email: attributeName.optional(),
@@ -91,6 +97,7 @@ interface SamlSettings {
   idpSigningCertsPem: string[];
   allowIdpInitiated: boolean;
   trustEmail: boolean;
+  partners: boolean;
   attributes: { email?: string; name?: string; groups?: string };
   roleMapping?: { attribute: string; values: Record<string, string> };
 }
@@ -224,8 +231,8 @@ export class IdentityProvidersService {
         'Sign-in connectors need CAUSEWAY_CA_SEAL_KEY to keep their secrets sealed.',
       );
     }
-    const { clientSecret, issuer, clientId, scopes, idTokenSigningAlg, claims } = body;
-    const settings = {
+    const { clientSecret, issuer, clientId, scopes, idTokenSigningAlg, claims, partners } = body;
+    const connectorSettings = {
       issuer,
       clientId,
       scopes,
@@ -233,9 +240,10 @@ export class IdentityProvidersService {
       claims,
       redirectUri: this.redirectUri(tenantSlug),
     };
+    const settings = { ...connectorSettings, partners };
     try {
       parseOidcConnectorConfig(
-        { ...settings, clientSecret },
+        { ...connectorSettings, clientSecret },
         { allowInsecureHttp: this.config.devAllowHttpIdp },
       );
     } catch (error) {
@@ -272,6 +280,7 @@ export class IdentityProvidersService {
       ...parseIdpMetadata(body.idpMetadataXml),
       allowIdpInitiated: body.allowIdpInitiated,
       trustEmail: body.trustEmail,
+      partners: body.partners,
       attributes,
       ...(body.roleMapping ? { roleMapping: body.roleMapping } : {}),
     };
@@ -350,10 +359,13 @@ export class IdentityProvidersService {
     let connector = this.connectors.get(providerId);
     if (!connector) {
       const sealed = row.sealed_secret;
+      // `partners` is Causeway's own setting, not the OIDC core's.
+      const oidcSettings: Record<string, unknown> = { ...row.settings };
+      delete oidcSettings['partners'];
       connector = (async () =>
         new OidcConnector(
           {
-            ...row.settings,
+            ...oidcSettings,
             clientSecret: await unsealSecret(sealed, this.config.caSealKey ?? '', SECRET_PURPOSE),
           },
           { clock: this.clock, allowInsecureHttp: this.config.devAllowHttpIdp },
@@ -393,6 +405,15 @@ export class IdentityProvidersService {
       this.samlConnectors.set(providerId, provider);
     }
     return provider;
+  }
+
+  /**
+   * Whether a connector signs in a partner company's people (its `partners` setting). Connectors
+   * added before the setting existed are not partner connectors.
+   */
+  async isPartnerConnector(tenantId: string, providerId: string): Promise<boolean> {
+    const row = await this.row(tenantId, providerId);
+    return row?.settings['partners'] === true;
   }
 
   private async row(tenantId: string, id: string): Promise<ProviderRow | undefined> {

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { CausewayError } from '@causeway/contracts';
 import { AuditService } from '../../audit/audit.service';
+import { InvitationsService } from '../../invitations/invitations.service';
 import type { ClientInfo } from '../../common/client-info';
 import { asCausewayError, reasonOf } from '../../common/domain-errors';
 import { SessionsService } from '../../sessions/sessions.service';
@@ -45,6 +46,8 @@ export class SignInFlow {
     private readonly policies: SignInPolicyService,
     private readonly audit: AuditService,
     private readonly users: UsersRepository,
+    /** Marks invitations accepted at a partner's first sign-in (absent in narrow test modules). */
+    @Optional() private readonly invitations?: InvitationsService,
   ) {}
 
   /**
@@ -103,6 +106,7 @@ export class SignInFlow {
         ip: ctx.client.ip,
         userAgent: ctx.client.userAgent,
       });
+      await this.invitations?.onSignIn(ctx.tenantId, user.id);
       await this.audit.record({
         tenantId: ctx.tenantId,
         type: 'auth.sign_in.succeeded',
