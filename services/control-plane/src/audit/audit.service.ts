@@ -4,10 +4,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { AUDIT_EVENTS, AUDIT_EVENT_TYPES, type AuditEventType } from '@causeway/audit';
+import {
+  AUDIT_EVENTS,
+  AUDIT_EVENT_TYPES,
+  type AuditEventType,
+  type AuditSeverity,
+} from '@causeway/audit';
 import { Clock } from '../common/clock';
 import { parseInput } from '../common/validation';
 import { TenantsService } from '../tenants/tenants.service';
+
+const LOGGED_AS_WARNING: ReadonlySet<AuditSeverity> = new Set(['warning', 'critical']);
 
 /** Values an event may carry: identifiers, method names, reason codes. Never a secret. */
 export type AuditDetails = Record<string, string | number | boolean | null>;
@@ -91,7 +98,7 @@ export class AuditService {
         JSON.stringify(event.details ?? {}),
       ],
     );
-    const level = AUDIT_EVENTS[event.type].severity === 'info' ? 'info' : 'warn';
+    const level = LOGGED_AS_WARNING.has(AUDIT_EVENTS[event.type].severity) ? 'warn' : 'info';
     this.logger[level](
       { event: event.type, tenantId: event.tenantId, outcome: event.outcome, reason: event.reason },
       'audit event',
