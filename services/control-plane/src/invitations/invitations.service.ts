@@ -21,6 +21,7 @@ import { parseInput } from '../common/validation';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { SmtpMailer } from '../identity/email-codes/mailer';
 import { TenantsService } from '../tenants/tenants.service';
+import { missingPermissions } from '../roles/roles.service';
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import {
   createInvitationSchema,
@@ -106,22 +107,23 @@ export class InvitationsService implements OnApplicationBootstrap, OnApplication
         `The role "${body.role}" grants tenant-wide permissions: it cannot be given on a workspace. Use partner-viewer, partner-editor, or a role without tenant-wide permissions.`,
       );
     }
-    if (caller.kind === 'user') {
-      const missing = role.permissions.filter((p) => !caller.access.can(p, { workspaceId }));
-      if (missing.length > 0) {
-        await this.audit.record({
-          tenantId: tenant.id,
-          type: 'access.role.refused',
-          outcome: 'failure',
-          actor: caller.subject,
-          reason: 'permission_not_held',
-          details: { role: body.role, workspaceId, missing: missing.join(',') },
-        });
-        throw new CausewayError(
-          'forbidden',
-          `You can only invite with a role whose permissions you hold on this workspace; you lack: ${missing.join(', ')}.`,
-        );
-      }
+    const missing = missingPermissions(caller, role.permissions, {
+      type: 'workspace',
+      workspaceId,
+    });
+    if (missing.length > 0) {
+      await this.audit.record({
+        tenantId: tenant.id,
+        type: 'access.role.refused',
+        outcome: 'failure',
+        actor: caller.subject,
+        reason: 'permission_not_held',
+        details: { role: body.role, workspaceId, missing: missing.join(',') },
+      });
+      throw new CausewayError(
+        'forbidden',
+        `You can only invite with a role whose permissions you hold on this workspace; you lack: ${missing.join(', ')}.`,
+      );
     }
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + INVITATION_TTL_DAYS * DAY_MS);
