@@ -21,6 +21,7 @@ export function sha256Hex(data: string | Buffer): string {
 }
 export * from './pki';
 export * from './signing';
+export * from './envelope';
 
 /** A string of `length` characters drawn uniformly from `alphabet` (no modulo bias). */
 export function randomString(alphabet: string, length: number): string {

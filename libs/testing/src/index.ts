@@ -6,3 +6,4 @@ export * from './bridge-trust';
 export * from './smtp';
 export * from './oidc-provider';
 export * from './saml-idp';
+export * from './s3';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, SHARED_ENV, parseEnv } from '@causeway/contracts';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 import { ENROLMENT_FILE, enrolmentFileSchema, type EnrolmentFile } from '../enrolment/enrol';
 
 /** Every setting of a node. The node only dials out: there is no listen address. */
@@ -49,7 +49,84 @@ export const NODE_ENV = {
     expects: 'how many requests the node handles at once (1-1000)',
     default: '16',
   },
+  // Keys (services/node/src/keys): the secret that seals the node's keystore at rest.
+  CAUSEWAY_NODE_SEAL_KEY: {
+    schema: z.union([z.literal(''), z.string().min(16).max(1024)]),
+    expects:
+      'empty (a random key file master-seal.key is created in the state directory), or a passphrase of at least 16 characters that seals the master keys at rest',
+    sensitive: true,
+    default: '',
+  },
+  // Storage (services/node/src/storage): where workspace files' encrypted bytes are kept.
+  CAUSEWAY_STORAGE_DRIVER: {
+    schema: z.enum(['local', 's3']),
+    expects:
+      'where workspace files are stored: local (a directory) or s3 (an S3-compatible bucket)',
+    default: 'local',
+  },
+  CAUSEWAY_STORAGE_DIR: {
+    schema: z.string(),
+    expects:
+      'an absolute directory for stored files with the local driver (default <CAUSEWAY_STATE_DIR>/objects)',
+    default: '',
+  },
+  CAUSEWAY_S3_ENDPOINT: {
+    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    expects:
+      'the S3 endpoint URL with the s3 driver, such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000 (no path, no credentials)',
+    default: '',
+  },
+  CAUSEWAY_S3_REGION: {
+    schema: z.string().regex(/^[a-z0-9-]{1,32}$/),
+    expects: 'the bucket region, such as us-east-1 or eu-west-1',
+    default: 'us-east-1',
+  },
+  CAUSEWAY_S3_BUCKET: {
+    schema: z.union([z.literal(''), z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)]),
+    expects:
+      'the bucket name with the s3 driver: 3-63 lowercase letters, digits, . or -, starting and ending with a letter or digit',
+    default: '',
+  },
+  CAUSEWAY_S3_ACCESS_KEY: {
+    schema: z.string(),
+    expects: 'the access key id with the s3 driver',
+    sensitive: true,
+    default: '',
+  },
+  CAUSEWAY_S3_SECRET_KEY: {
+    schema: z.string(),
+    expects: 'the secret access key with the s3 driver',
+    sensitive: true,
+    default: '',
+  },
+  CAUSEWAY_S3_PATH_STYLE: {
+    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+    expects:
+      'true for path-style URLs (host/bucket/key; MinIO and most S3-compatible servers), false for virtual-hosted style (bucket.host/key)',
+    default: 'true',
+  },
+  CAUSEWAY_S3_CREATE_BUCKET: {
+    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+    expects: 'true to create the bucket at start-up when it is missing, otherwise false',
+    default: 'false',
+  },
 };
+
+/** Where the node keeps workspace files' (encrypted) bytes; see docs/operator/storage.md. */
+export type StorageConfig =
+  | { driver: 'local'; directory: string }
+  | {
+      driver: 's3';
+      endPoint: string;
+      port: number;
+      useSSL: boolean;
+      region: string;
+      bucket: string;
+      accessKey: string;
+      secretKey: string;
+      pathStyle: boolean;
+      createBucket: boolean;
+    };
 
 export interface NodeConfig {
   nodeId: string;
@@ -65,6 +142,10 @@ export interface NodeConfig {
   heartbeatIntervalMs: number;
   prefetch: number;
   logLevel: string;
+  /** Storage: the object store driver and its settings. */
+  storage: StorageConfig;
+  /** Keys: passphrase sealing the keystore; '' means the key file master-seal.key in stateDir. */
+  nodeSealKey: string;
 }
 
 /**
@@ -100,6 +181,73 @@ export function loadNodeConfig(env: Record<string, string | undefined> = process
     heartbeatIntervalMs: v.CAUSEWAY_HEARTBEAT_INTERVAL_MS,
     prefetch: v.CAUSEWAY_PREFETCH,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
+    storage: storageConfig(v),
+    nodeSealKey: v.CAUSEWAY_NODE_SEAL_KEY,
+  };
+}
+
+function required(name: keyof typeof NODE_ENV, value: string): string {
+  if (value === '') {
+    throw new ConfigError(
+      `Invalid configuration: ${name} is not set; it expects ${NODE_ENV[name].expects}.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The storage settings, checked together: the S3 variables are required only with the s3
+ * driver. Exported so the checks can be tested without an enrolled state directory.
+ */
+export function storageConfig(
+  v: Pick<
+    EnvValues<typeof NODE_ENV>,
+    | 'CAUSEWAY_STATE_DIR'
+    | 'CAUSEWAY_STORAGE_DRIVER'
+    | 'CAUSEWAY_STORAGE_DIR'
+    | 'CAUSEWAY_S3_ENDPOINT'
+    | 'CAUSEWAY_S3_REGION'
+    | 'CAUSEWAY_S3_BUCKET'
+    | 'CAUSEWAY_S3_ACCESS_KEY'
+    | 'CAUSEWAY_S3_SECRET_KEY'
+    | 'CAUSEWAY_S3_PATH_STYLE'
+    | 'CAUSEWAY_S3_CREATE_BUCKET'
+  >,
+): StorageConfig {
+  if (v.CAUSEWAY_STORAGE_DRIVER === 'local') {
+    const directory = v.CAUSEWAY_STORAGE_DIR || join(v.CAUSEWAY_STATE_DIR, 'objects');
+    if (v.CAUSEWAY_STORAGE_DIR && !isAbsolute(v.CAUSEWAY_STORAGE_DIR)) {
+      throw new ConfigError(
+        `Invalid configuration: CAUSEWAY_STORAGE_DIR is invalid (got "${directory.slice(0, 80)}"); it expects ${NODE_ENV.CAUSEWAY_STORAGE_DIR.expects}.`,
+      );
+    }
+    return { driver: 'local', directory: resolve(directory) };
+  }
+  const endpoint = new URL(required('CAUSEWAY_S3_ENDPOINT', v.CAUSEWAY_S3_ENDPOINT));
+  if (
+    endpoint.username ||
+    endpoint.password ||
+    (endpoint.pathname !== '/' && endpoint.pathname !== '') ||
+    endpoint.search ||
+    endpoint.hash
+  ) {
+    // Not echoed: a URL with user info may carry a secret.
+    throw new ConfigError(
+      `Invalid configuration: CAUSEWAY_S3_ENDPOINT is invalid; it expects ${NODE_ENV.CAUSEWAY_S3_ENDPOINT.expects}.`,
+    );
+  }
+  const useSSL = endpoint.protocol === 'https:';
+  return {
+    driver: 's3',
+    endPoint: endpoint.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
+    useSSL,
+    region: v.CAUSEWAY_S3_REGION,
+    bucket: required('CAUSEWAY_S3_BUCKET', v.CAUSEWAY_S3_BUCKET),
+    accessKey: required('CAUSEWAY_S3_ACCESS_KEY', v.CAUSEWAY_S3_ACCESS_KEY),
+    secretKey: required('CAUSEWAY_S3_SECRET_KEY', v.CAUSEWAY_S3_SECRET_KEY),
+    pathStyle: v.CAUSEWAY_S3_PATH_STYLE,
+    createBucket: v.CAUSEWAY_S3_CREATE_BUCKET,
   };
 }
 

@@ -32,6 +32,54 @@ const MIGRATIONS: readonly string[] = [
      hash TEXT NOT NULL,
      body TEXT NOT NULL
    );`,
+  // Workspace key chains (envelope encryption, services/node/src/keys): the node's keystore key
+  // sealed under the node seal secret, master keys sealed under it (one chain per workspace),
+  // data keys wrapped under a master key, and resumable re-wrap jobs. A destroyed master key
+  // keeps its row with sealed_key NULL; a shredded data key keeps its row with wrapped_key NULL.
+  `CREATE TABLE keystore (
+     id INTEGER NOT NULL CONSTRAINT keystore_pk PRIMARY KEY CONSTRAINT keystore_single CHECK (id = 1),
+     sealed_kek TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE master_keys (
+     id TEXT NOT NULL CONSTRAINT master_keys_pk PRIMARY KEY,
+     workspace_id TEXT NOT NULL,
+     tenant_id TEXT NOT NULL,
+     version INTEGER NOT NULL CONSTRAINT master_keys_version_positive CHECK (version >= 1),
+     sealed_key TEXT,
+     state TEXT NOT NULL
+       CONSTRAINT master_keys_state_known CHECK (state IN ('active', 'retiring', 'destroyed')),
+     created_at TEXT NOT NULL,
+     destroyed_at TEXT,
+     CONSTRAINT master_keys_workspace_version_unique UNIQUE (workspace_id, version),
+     CONSTRAINT master_keys_sealed_unless_destroyed
+       CHECK ((state = 'destroyed') = (sealed_key IS NULL))
+   );
+   CREATE UNIQUE INDEX master_keys_one_active ON master_keys (workspace_id) WHERE state = 'active';
+   CREATE INDEX master_keys_tenant ON master_keys (tenant_id);
+   CREATE INDEX master_keys_active_age ON master_keys (state, created_at);
+   CREATE TABLE data_keys (
+     object_id TEXT NOT NULL CONSTRAINT data_keys_pk PRIMARY KEY,
+     workspace_id TEXT NOT NULL,
+     master_key_id TEXT NOT NULL CONSTRAINT data_keys_master_key_fk REFERENCES master_keys (id),
+     wrapped_key BLOB,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX data_keys_workspace_object ON data_keys (workspace_id, object_id);
+   CREATE INDEX data_keys_master_key ON data_keys (master_key_id);
+   CREATE TABLE key_rotation_jobs (
+     id TEXT NOT NULL CONSTRAINT key_rotation_jobs_pk PRIMARY KEY,
+     workspace_id TEXT NOT NULL,
+     from_key_id TEXT CONSTRAINT key_rotation_jobs_from_fk REFERENCES master_keys (id),
+     to_key_id TEXT NOT NULL CONSTRAINT key_rotation_jobs_to_fk REFERENCES master_keys (id),
+     state TEXT NOT NULL CONSTRAINT key_rotation_jobs_state_known
+       CHECK (state IN ('running', 'done', 'superseded', 'cancelled')),
+     cursor TEXT,
+     rewrapped INTEGER NOT NULL DEFAULT 0,
+     started_at TEXT NOT NULL,
+     finished_at TEXT
+   );
+   CREATE INDEX key_rotation_jobs_state ON key_rotation_jobs (state, workspace_id);`,
 ];
 
 /**

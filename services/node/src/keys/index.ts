@@ -1,0 +1,12 @@
+export { NodeKeys } from './node-keys';
+export type { NodeKeysOptions } from './node-keys';
+export { resolveNodeSealSecret, SEAL_KEY_FILE, MIN_SEAL_PASSPHRASE_LENGTH } from './seal-secret';
+export { nodeCryptoDataKeyWrapper } from './data-key-wrapper';
+export type { DataKeyContext, DataKeyWrapper } from './data-key-wrapper';
+export { KeysError, isKeysError } from './keys.errors';
+export type { KeysErrorCode } from './keys.errors';
+export type { KeyEvent, KeyEventCode, KeyEventSink } from './key-events';
+export type { MasterKeyInfo } from './master-keys.service';
+export type { NewDataKey } from './data-keys.service';
+export type { RotationJob, RotationPeriod, RotateDueResult } from './key-rotation.service';
+export type { DestructionResult } from './key-destruction.service';
