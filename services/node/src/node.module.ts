@@ -10,6 +10,8 @@ import { NodeIdentity } from './trust/node-identity';
 import { TrustHandlers } from './trust/trust.handlers';
 import { TrustStore } from './trust/trust-store';
 import { WorkspacesHandlers } from './workspaces/workspaces.handlers';
+import { NodeKeys, resolveNodeSealSecret } from './keys';
+import { OBJECT_STORE, createObjectStore } from './storage';
 
 @Module({})
 export class NodeModule {
@@ -33,6 +35,23 @@ export class NodeModule {
         },
         TrustHandlers,
         DiagnosticsHandlers,
+        {
+          // Opening unseals the keystore: a wrong CAUSEWAY_NODE_SEAL_KEY stops the node here.
+          provide: NodeKeys,
+          inject: [NodeStore, NodeAudit],
+          useFactory: async (store: NodeStore, audit: NodeAudit) => {
+            const keys = await NodeKeys.open(store, {
+              sealSecret: resolveNodeSealSecret({
+                nodeSealKey: config.nodeSealKey,
+                stateDir: config.stateDir,
+              }),
+              events: { record: (event) => audit.record(event) },
+            });
+            await keys.rotation.resumeJobs();
+            return keys;
+          },
+        },
+        { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
         WorkspacesHandlers,
         NodeBridge,
       ],

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { appendEntry, verifyChain, type ChainProblem, type ChainedEntry } from '@causeway/audit';
+import type { KeyEventCode } from '../keys/key-events';
 import type { NodeStore } from '../state/node-store';
 
 /** Event codes the node records today; the full catalogue comes with the audit trail work. */
@@ -9,7 +10,8 @@ export type NodeAuditCode =
   | 'trust.keys_updated'
   | 'trust.keys_refused'
   | 'certificate.renewed'
-  | 'certificate.renewal_failed';
+  | 'certificate.renewal_failed'
+  | KeyEventCode;
 
 export interface NodeAuditEvent {
   code: NodeAuditCode;

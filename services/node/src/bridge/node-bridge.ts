@@ -19,6 +19,7 @@ import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
 import { parseFaults } from '../faults/faults';
 import { CompletionRecords } from '../state/completion-records';
+import { NodeKeys } from '../keys';
 import { NodeStore } from '../state/node-store';
 import { AccessRules } from '../trust/access-rules';
 import { CertificateRenewer } from '../trust/certificate-renewer';
@@ -52,6 +53,7 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(NodeIdentity) identity: NodeIdentity,
     @Inject(TrustStore) trust: TrustStore,
     @Inject(NodeAudit) audit: NodeAudit,
+    @Inject(NodeKeys) private readonly keys: NodeKeys,
   ) {
     const rules = AccessRules.load(config.stateDir, config.tenantId);
     this.replay = new DurableReplayCache(store);
@@ -122,6 +124,8 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     await this.heartbeat.stop();
     await this.connection.close();
     this.replay.close();
+    // Unsealed master keys are wiped from memory before the database closes.
+    this.keys.close();
     this.store.close();
   }
 }

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { generateDataKey } from '@causeway/crypto';
 import type { DataKeyWrapper } from './data-key-wrapper';
 import { KeysError } from './keys.errors';
 import type { KeysRepository } from './keys.repository';
 import { requireId, type MasterKeys } from './master-keys.service';
-
-const DATA_KEY_BYTES = 32;
 
 export interface NewDataKey {
   /** The plaintext key: encrypt the object with it, then zero it (`dataKey.fill(0)`). */
@@ -39,7 +37,7 @@ export class DataKeys {
         this.repository.transaction(() => {
           if (this.repository.activeMasterKey(workspaceId)?.id !== master.id) return undefined;
           if (this.repository.dataKey(objectId)) throw exists();
-          const dataKey = randomBytes(DATA_KEY_BYTES);
+          const dataKey = generateDataKey();
           const wrapped = this.wrapper.wrap(dataKey, masterKey, {
             objectId,
             masterKeyId: master.id,

@@ -1,7 +1,7 @@
 export { NodeKeys } from './node-keys';
 export type { NodeKeysOptions } from './node-keys';
 export { resolveNodeSealSecret, SEAL_KEY_FILE, MIN_SEAL_PASSPHRASE_LENGTH } from './seal-secret';
-export { nodeCryptoDataKeyWrapper } from './data-key-wrapper';
+export { envelopeDataKeyWrapper } from './data-key-wrapper';
 export type { DataKeyContext, DataKeyWrapper } from './data-key-wrapper';
 export { KeysError, isKeysError } from './keys.errors';
 export type { KeysErrorCode } from './keys.errors';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NODE_ENV } from '../config/config';
 import { NodeStore } from '../state/node-store';
-import { nodeCryptoDataKeyWrapper } from './data-key-wrapper';
+import { envelopeDataKeyWrapper } from './data-key-wrapper';
 import type { KeyEvent } from './key-events';
 import { KeysError } from './keys.errors';
 import { NodeKeys } from './node-keys';
@@ -151,12 +151,12 @@ describe('node keys', () => {
     await expectCode(keys.dataKeys.dataKeyFor('obj-2'), 'data_key_invalid');
 
     const masterKey = randomBytes(32);
-    const wrapped = nodeCryptoDataKeyWrapper.wrap(randomBytes(32), masterKey, {
+    const wrapped = envelopeDataKeyWrapper.wrap(randomBytes(32), masterKey, {
       objectId: 'o',
       masterKeyId: 'm1',
     });
     expect(() =>
-      nodeCryptoDataKeyWrapper.unwrap(wrapped, masterKey, { objectId: 'o', masterKeyId: 'm2' }),
+      envelopeDataKeyWrapper.unwrap(wrapped, masterKey, { objectId: 'o', masterKeyId: 'm2' }),
     ).toThrow(KeysError);
   });
 

@@ -1,6 +1,6 @@
 import type { SealingSecret } from '@causeway/crypto';
 import type { NodeStore } from '../state/node-store';
-import { nodeCryptoDataKeyWrapper, type DataKeyWrapper } from './data-key-wrapper';
+import { envelopeDataKeyWrapper, type DataKeyWrapper } from './data-key-wrapper';
 import { DataKeys } from './data-keys.service';
 import { KeyDestruction } from './key-destruction.service';
 import { noKeyEvents, type KeyEventSink } from './key-events';
@@ -41,7 +41,7 @@ export class NodeKeys {
   static async open(store: NodeStore, options: NodeKeysOptions): Promise<NodeKeys> {
     const now = options.now ?? (() => new Date());
     const events = options.events ?? noKeyEvents;
-    const wrapper = options.wrapper ?? nodeCryptoDataKeyWrapper;
+    const wrapper = options.wrapper ?? envelopeDataKeyWrapper;
     const repository = new KeysRepository(store);
     const keystore = await Keystore.open(repository, options.sealSecret, now());
     const masterKeys = new MasterKeys(repository, keystore, {
