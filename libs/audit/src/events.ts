@@ -164,6 +164,21 @@ export const AUDIT_EVENTS = {
     severity: 'info',
     description: 'An invited partner signed in for the first time.',
   },
+  'admin.workspace.created': {
+    category: 'administration',
+    severity: 'info',
+    description: "A workspace was created on one of the tenant's nodes.",
+  },
+  'admin.workspace.delete_requested': {
+    category: 'administration',
+    severity: 'notice',
+    description: 'Deleting a workspace was asked for; the node destroys its keys and files.',
+  },
+  'admin.workspace.deleted': {
+    category: 'administration',
+    severity: 'notice',
+    description: "The node confirmed a workspace's deletion: its keys are destroyed.",
+  },
 } as const satisfies Record<string, AuditEventSpec>;
 
 export type AuditEventType = keyof typeof AUDIT_EVENTS;

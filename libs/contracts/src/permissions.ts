@@ -97,6 +97,11 @@ export const PERMISSIONS = {
     level: 'tenant',
     description: "Create a workspace on one of the tenant's nodes (in the tenant's region).",
   },
+  'workspaces.delete': {
+    level: 'tenant',
+    description:
+      'Delete a workspace: its files and, on the node, its keys, so its data can never be read again.',
+  },
   'workspaces.read': {
     level: 'workspace',
     description: 'See a workspace and read its state.',

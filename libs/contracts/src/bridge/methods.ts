@@ -50,6 +50,21 @@ export const BRIDGE_METHODS = {
     }),
   },
   /**
+   * Deletes a workspace on the node: its keys are destroyed first (its data can no longer be
+   * decrypted, even from a copy of the storage), then its objects and records. Idempotent.
+   */
+  'workspace.delete': {
+    mutates: true,
+    permission: 'workspaces.delete',
+    payload: z.strictObject({ workspaceId: z.uuid(), tenantId: z.uuid() }),
+    result: z.strictObject({
+      workspaceId: z.uuid(),
+      deletedAt: z.iso.datetime(),
+      keysDestroyed: z.number().int().nonnegative(),
+      objectsDeleted: z.number().int().nonnegative(),
+    }),
+  },
+  /**
    * Gives the node the control plane's current signing keys. It carries no delegation: the key
    * set is signed by the CA the node pinned at enrolment, which is what the node checks.
    */

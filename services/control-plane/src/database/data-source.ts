@@ -12,6 +12,7 @@ import { IdentityProviders1795470000000 } from './migrations/1795470000000-ident
 import { TenantAllowList1795480000000 } from './migrations/1795480000000-tenant-allow-list';
 import { SignIn1795490000000 } from './migrations/1795490000000-sign-in';
 import { Roles1795500000000 } from './migrations/1795500000000-roles';
+import { WorkspaceDeletion1795510000000 } from './migrations/1795510000000-workspace-deletion';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   TenantAllowList1795480000000,
   SignIn1795490000000,
   Roles1795500000000,
+  WorkspaceDeletion1795510000000,
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type WorkspaceState = 'provisioning' | 'ready' | 'failed';
+export type WorkspaceState = 'provisioning' | 'ready' | 'failed' | 'deleting';
 
 @Entity({ name: 'workspaces' })
 export class WorkspaceEntity {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -81,5 +81,26 @@ export class WorkspacesController {
   @ApiOkResponse({ schema: schema(workspaceViewSchema) })
   get(@Param('tenant') tenant: string, @Param('ws') ws: string) {
     return this.workspaces.get(tenant, parseInput(workspaceId, ws, 'workspace id'));
+  }
+
+  @Delete(':ws')
+  @HttpCode(202)
+  @RequirePermission('workspaces.delete')
+  @ApiOperation({
+    summary: 'Delete a workspace',
+    description:
+      'Accepted at once (state "deleting"). The node destroys the workspace\'s keys, so its data can never be read again, then its files; the workspace then disappears, with its role assignments and invitations.',
+  })
+  @ApiAcceptedResponse({ schema: schema(workspaceViewSchema) })
+  remove(
+    @Param('tenant') tenant: string,
+    @Param('ws') ws: string,
+    @RequestId() requestId: string,
+    @Caller() caller: Principal,
+  ) {
+    return this.workspaces.delete(tenant, parseInput(workspaceId, ws, 'workspace id'), {
+      requestId,
+      subject: caller.subject,
+    });
   }
 }

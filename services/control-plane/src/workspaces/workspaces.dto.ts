@@ -12,7 +12,7 @@ export const workspaceViewSchema = z.object({
   tenantId: z.uuid(),
   nodeId: z.uuid(),
   name: z.string(),
-  state: z.enum(['provisioning', 'ready', 'failed']),
+  state: z.enum(['provisioning', 'ready', 'failed', 'deleting']),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { BRIDGE_METHODS, CausewayError } from '@causeway/contracts';
+import { AuditService } from '../audit/audit.service';
 import { parseInput } from '../common/validation';
 import { NodesRepository } from '../nodes/nodes.repository';
 import { CommandResults } from '../outbox/command-results';
@@ -22,12 +22,33 @@ export class WorkspacesService implements OnModuleInit {
     private readonly tenants: TenantsService,
     private readonly outbox: OutboxService,
     private readonly results: CommandResults,
-    private readonly logger: PinoLogger,
-  ) {
-    logger.setContext('WorkspacesService');
-  }
+    private readonly audit: AuditService,
+  ) {}
 
   onModuleInit(): void {
+    this.results.register('workspace.delete', async (manager, command, reply) => {
+      const payload = BRIDGE_METHODS['workspace.delete'].payload.parse(command.payload);
+      if (!reply.ok) {
+        await this.workspaces.settle(manager, payload.tenantId, payload.workspaceId, {
+          state: 'failed',
+          code: reply.error.code,
+          message: reply.error.message,
+        });
+        return;
+      }
+      // Assignments and invitations on it go with it (ON DELETE CASCADE).
+      await manager.query('DELETE FROM workspaces WHERE tenant_id = $1 AND id = $2', [
+        payload.tenantId,
+        payload.workspaceId,
+      ]);
+      await this.audit.record({
+        tenantId: payload.tenantId,
+        type: 'admin.workspace.deleted',
+        outcome: 'success',
+        actor: command.principal?.subject ?? null,
+        details: { workspaceId: payload.workspaceId },
+      });
+    });
     this.results.register('workspace.provision', async (manager, command, reply) => {
       const payload = BRIDGE_METHODS['workspace.provision'].payload.parse(command.payload);
       await this.workspaces.settle(
@@ -39,6 +60,53 @@ export class WorkspacesService implements OnModuleInit {
           : { state: 'failed', code: reply.error.code, message: reply.error.message },
       );
     });
+  }
+
+  /**
+   * Asks the workspace's node to delete it: the node destroys the workspace's keys (so its data
+   * can never be decrypted again), then its files. The workspace shows `deleting` until the
+   * node confirms; then it is gone, with its role assignments and invitations. Asking again
+   * while it is being deleted changes nothing.
+   */
+  async delete(
+    tenantSlug: string,
+    id: string,
+    caller: { requestId: string; subject: string },
+  ): Promise<WorkspaceView> {
+    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const requested = await this.dataSource.transaction(async (manager) => {
+      const [row] = await manager.query<Array<{ state: string; node_id: string }>>(
+        'SELECT state, node_id FROM workspaces WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+        [tenant.id, id],
+      );
+      if (!row) {
+        throw new CausewayError('not_found', 'No workspace with this id exists in this tenant.');
+      }
+      if (row.state === 'deleting') return false;
+      await manager.query(
+        `UPDATE workspaces SET state = 'deleting', updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+        [tenant.id, id],
+      );
+      await this.outbox.enqueue(manager, {
+        nodeId: row.node_id,
+        method: 'workspace.delete',
+        payload: { workspaceId: id, tenantId: tenant.id },
+        requestId: caller.requestId,
+        principal: { subject: caller.subject, tenantId: tenant.id, workspaceId: id },
+      });
+      return true;
+    });
+    if (requested) {
+      this.outbox.notify();
+      await this.audit.record({
+        tenantId: tenant.id,
+        type: 'admin.workspace.delete_requested',
+        outcome: 'success',
+        actor: caller.subject,
+        details: { workspaceId: id },
+      });
+    }
+    return this.get(tenantSlug, id);
   }
 
   /**
@@ -87,10 +155,13 @@ export class WorkspacesService implements OnModuleInit {
       });
     });
     this.outbox.notify();
-    this.logger.info(
-      { workspaceId: id, tenantId: tenant.id, nodeId: node.id },
-      'workspace accepted',
-    );
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'admin.workspace.created',
+      outcome: 'success',
+      actor: caller.subject,
+      details: { workspaceId: id, nodeId: node.id, name },
+    });
     return this.get(tenantSlug, id);
   }
 
