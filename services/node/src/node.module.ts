@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { delegationIssuer } from '@causeway/contracts';
 import { NodeBridge } from './bridge/node-bridge';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from './config/config';
+import { FilesService } from './files/files.service';
 import { DiagnosticsHandlers } from './diagnostics/diagnostics.handlers';
 import { NodeAudit } from './audit/node-audit';
 import { NodeStore } from './state/node-store';
@@ -53,6 +54,7 @@ export class NodeModule {
         },
         { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
         WorkspacesHandlers,
+        FilesService,
         NodeBridge,
       ],
     };

@@ -2,6 +2,31 @@ import { z } from 'zod';
 import type { Permission } from '../permissions';
 import { signedKeySetSchema } from './trust';
 
+/** Largest file a workspace accepts: 1 TiB. */
+export const MAX_FILE_SIZE = 2 ** 40;
+const fileSizeSchema = z.number().int().nonnegative().max(MAX_FILE_SIZE);
+/** One path segment; the node checks the rest (UTF-8 bytes, NFC, forbidden characters). */
+const fileNameSchema = z.string().min(1).max(255);
+/** A canonical folder path, `/` or `/a/b`; the node checks its segments. */
+const fileFolderSchema = z.string().min(1).max(1024).startsWith('/');
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
+const streamIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+const instanceIdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/);
+/** A file as the node describes it (its current version unless said otherwise). */
+const fileViewSchema = z.strictObject({
+  fileId: z.uuid(),
+  workspaceId: z.uuid(),
+  folder: fileFolderSchema,
+  name: fileNameSchema,
+  version: z.number().int().positive(),
+  size: fileSizeSchema,
+  sha256: sha256Schema,
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
 /**
  * Every operation a node answers, with the schema of its payload and of its result. Both sides
  * import this table, so a request and its handler cannot drift apart silently.
@@ -62,6 +87,125 @@ export const BRIDGE_METHODS = {
       deletedAt: z.iso.datetime(),
       keysDestroyed: z.number().int().nonnegative(),
       objectsDeleted: z.number().int().nonnegative(),
+    }),
+  },
+  // Workspace files (docs/design/files.md). Bytes travel over bridge streams; these calls only
+  // set streams up and manage metadata. Each is idempotent by its own ids, hence not `mutates`.
+  /** Starts (or, repeated, finds) a resumable upload; `received` is the committed offset. */
+  'files.upload.start': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({
+      workspaceId: z.uuid(),
+      tenantId: z.uuid(),
+      uploadId: z.uuid(),
+      folder: fileFolderSchema,
+      name: fileNameSchema,
+      size: fileSizeSchema,
+    }),
+    result: z.strictObject({ uploadId: z.uuid(), received: fileSizeSchema }),
+  },
+  /**
+   * Asks the node to take the next part of an upload from stream `streamId`, sent by
+   * control-plane instance `from`. Accepted only at `offset == received`; the outcome is the
+   * stream's result, then `files.upload.status`.
+   */
+  'files.upload.part': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({
+      uploadId: z.uuid(),
+      offset: fileSizeSchema,
+      streamId: streamIdSchema,
+      from: instanceIdSchema,
+    }),
+    result: z.strictObject({ accepted: z.literal(true) }),
+  },
+  'files.upload.status': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({ uploadId: z.uuid() }),
+    result: z.strictObject({
+      received: fileSizeSchema,
+      size: fileSizeSchema,
+      complete: z.boolean(),
+    }),
+  },
+  /** Turns a fully received upload into a file, or a new version of the file of that name. */
+  'files.upload.complete': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({ uploadId: z.uuid() }),
+    result: fileViewSchema,
+  },
+  'files.list': {
+    mutates: false,
+    permission: 'files.read',
+    payload: z.strictObject({ workspaceId: z.uuid(), folder: fileFolderSchema }),
+    result: z.strictObject({ items: z.array(fileViewSchema) }),
+  },
+  'files.stat': {
+    mutates: false,
+    permission: 'files.read',
+    payload: z.strictObject({ workspaceId: z.uuid(), fileId: z.uuid() }),
+    result: fileViewSchema,
+  },
+  'files.versions': {
+    mutates: false,
+    permission: 'files.read',
+    payload: z.strictObject({ workspaceId: z.uuid(), fileId: z.uuid() }),
+    result: z.strictObject({
+      versions: z.array(
+        z.strictObject({
+          version: z.number().int().positive(),
+          size: fileSizeSchema,
+          sha256: sha256Schema,
+          createdAt: z.iso.datetime(),
+        }),
+      ),
+    }),
+  },
+  'files.rename': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({ workspaceId: z.uuid(), fileId: z.uuid(), name: fileNameSchema }),
+    result: fileViewSchema,
+  },
+  'files.move': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({ workspaceId: z.uuid(), fileId: z.uuid(), folder: fileFolderSchema }),
+    result: fileViewSchema,
+  },
+  /** Deletes every version's objects and data keys. A file already gone answers 0 versions. */
+  'files.delete': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({ workspaceId: z.uuid(), fileId: z.uuid() }),
+    result: z.strictObject({ fileId: z.uuid(), versionsDeleted: z.number().int().nonnegative() }),
+  },
+  /**
+   * Sends a file (a version, or a byte range of it, ends inclusive) to control-plane instance
+   * `to` over stream `streamId`. `size` is what the stream will carry.
+   */
+  'files.download': {
+    mutates: false,
+    permission: 'files.read',
+    payload: z.strictObject({
+      workspaceId: z.uuid(),
+      fileId: z.uuid(),
+      version: z.number().int().positive().optional(),
+      range: z
+        .strictObject({ start: fileSizeSchema, end: fileSizeSchema })
+        .refine((r) => r.end >= r.start, { message: 'range end before its start' })
+        .optional(),
+      streamId: streamIdSchema,
+      to: instanceIdSchema,
+    }),
+    result: z.strictObject({
+      size: fileSizeSchema,
+      totalSize: fileSizeSchema,
+      sha256: sha256Schema,
     }),
   },
   /**

@@ -10,6 +10,8 @@ import {
   BridgeTopology,
   DelegationVerifier,
   HeartbeatPublisher,
+  StreamReceiver,
+  StreamSender,
   createBridgeConnection,
   type RefusedDelegation,
 } from '@causeway/bridge';
@@ -18,6 +20,7 @@ import { NodeAudit } from '../audit/node-audit';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
 import { parseFaults } from '../faults/faults';
+import { FilesService } from '../files/files.service';
 import { CompletionRecords } from '../state/completion-records';
 import { NodeKeys } from '../keys';
 import { NodeStore } from '../state/node-store';
@@ -42,6 +45,9 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly heartbeat: HeartbeatPublisher;
   private readonly renewer: CertificateRenewer;
   private readonly replay: DurableReplayCache;
+  /** Workspace file bytes: parts received from, and downloads sent to, control-plane instances. */
+  private readonly streamReceiver: StreamReceiver;
+  private readonly streamSender: StreamSender;
 
   constructor(
     @Inject(NODE_CONFIG) config: NodeConfig,
@@ -49,6 +55,7 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     diagnostics: DiagnosticsHandlers,
     workspaces: WorkspacesHandlers,
     trustHandlers: TrustHandlers,
+    files: FilesService,
     @Inject(NodeStore) private readonly store: NodeStore,
     @Inject(NodeIdentity) identity: NodeIdentity,
     @Inject(TrustStore) trust: TrustStore,
@@ -79,6 +86,14 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
       connectionName: `causeway-node:${config.nodeId}`,
       logger,
     });
+    const side = { role: 'node' as const, nodeId: config.nodeId };
+    this.streamReceiver = new StreamReceiver({
+      connection: this.connection,
+      topology,
+      side,
+      logger,
+    });
+    this.streamSender = new StreamSender({ connection: this.connection, topology, side, logger });
     this.server = new BridgeServer({
       connection: this.connection,
       topology,
@@ -89,6 +104,7 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
         ...diagnostics.handlers(),
         ...workspaces.handlers(),
         ...trustHandlers.handlers(),
+        ...files.handlers({ receiver: this.streamReceiver, sender: this.streamSender }),
       },
       trust: {
         verifier,
@@ -113,6 +129,9 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Streams first: a files request may set one up as soon as the server takes requests.
+    await this.streamReceiver.start();
+    await this.streamSender.start();
     await this.server.start();
     this.heartbeat.start();
     this.renewer.start();
@@ -121,6 +140,8 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
   async onApplicationShutdown(): Promise<void> {
     await this.renewer.stop();
     await this.server.stop();
+    await this.streamReceiver.close();
+    await this.streamSender.close();
     await this.heartbeat.stop();
     await this.connection.close();
     this.replay.close();

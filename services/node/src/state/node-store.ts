@@ -80,6 +80,65 @@ const MIGRATIONS: readonly string[] = [
      finished_at TEXT
    );
    CREATE INDEX key_rotation_jobs_state ON key_rotation_jobs (state, workspace_id);`,
+  // Workspace files (services/node/src/files, docs/design/files.md). A file's bytes are parts,
+  // each its own envelope object; an upload's committed parts are file_parts rows under
+  // (upload id, version 0) until the upload completes and they move to the file's version.
+  // Deleting a workspace row deletes its file records (its keys and objects go first).
+  `ALTER TABLE workspaces ADD COLUMN quota_bytes INTEGER
+     CONSTRAINT workspaces_quota_nonnegative CHECK (quota_bytes IS NULL OR quota_bytes >= 0);
+   CREATE TABLE files (
+     id TEXT NOT NULL CONSTRAINT files_pk PRIMARY KEY,
+     workspace_id TEXT NOT NULL,
+     folder TEXT NOT NULL,
+     name TEXT NOT NULL,
+     current_version INTEGER NOT NULL CONSTRAINT files_version_positive CHECK (current_version >= 1),
+     size INTEGER NOT NULL CONSTRAINT files_size_nonnegative CHECK (size >= 0),
+     sha256 TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX files_live_name_unique ON files (workspace_id, folder, name);
+   CREATE TABLE file_versions (
+     file_id TEXT NOT NULL,
+     version INTEGER NOT NULL CONSTRAINT file_versions_version_positive CHECK (version >= 1),
+     size INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     upload_id TEXT NOT NULL CONSTRAINT file_versions_upload_unique UNIQUE,
+     created_at TEXT NOT NULL,
+     CONSTRAINT file_versions_pk PRIMARY KEY (file_id, version)
+   );
+   CREATE TABLE file_parts (
+     file_id TEXT NOT NULL,
+     version INTEGER NOT NULL CONSTRAINT file_parts_version_nonnegative CHECK (version >= 0),
+     part_index INTEGER NOT NULL CONSTRAINT file_parts_index_nonnegative CHECK (part_index >= 0),
+     object_id TEXT NOT NULL CONSTRAINT file_parts_object_unique UNIQUE,
+     plain_size INTEGER NOT NULL,
+     ciphertext_size INTEGER NOT NULL,
+     chunk_size INTEGER NOT NULL,
+     stream_id TEXT NOT NULL CONSTRAINT file_parts_stream_unique UNIQUE,
+     CONSTRAINT file_parts_pk PRIMARY KEY (file_id, version, part_index)
+   );
+   CREATE TABLE uploads (
+     id TEXT NOT NULL CONSTRAINT uploads_pk PRIMARY KEY,
+     workspace_id TEXT NOT NULL,
+     tenant_id TEXT NOT NULL,
+     folder TEXT NOT NULL,
+     name TEXT NOT NULL,
+     total_size INTEGER NOT NULL CONSTRAINT uploads_size_nonnegative CHECK (total_size >= 0),
+     received INTEGER NOT NULL DEFAULT 0,
+     parts INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     CONSTRAINT uploads_received_within_size CHECK (received >= 0 AND received <= total_size)
+   );
+   CREATE INDEX uploads_workspace ON uploads (workspace_id);
+   CREATE TRIGGER workspaces_delete_files AFTER DELETE ON workspaces BEGIN
+     DELETE FROM file_parts WHERE file_id IN (SELECT id FROM files WHERE workspace_id = OLD.id)
+       OR file_id IN (SELECT id FROM uploads WHERE workspace_id = OLD.id);
+     DELETE FROM file_versions WHERE file_id IN (SELECT id FROM files WHERE workspace_id = OLD.id);
+     DELETE FROM files WHERE workspace_id = OLD.id;
+     DELETE FROM uploads WHERE workspace_id = OLD.id;
+   END;`,
 ];
 
 /**
