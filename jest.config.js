@@ -23,6 +23,9 @@ const ESM_ONLY = [
   'nodemailer',
   'smtp-server',
   'mailparser',
+  '@tus/server',
+  '@tus/utils',
+  'srvx',
 ];
 
 module.exports = {
