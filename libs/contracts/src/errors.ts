@@ -74,6 +74,14 @@ export const ERROR_CATALOGUE = {
     message: 'The request conflicts with the current state of the resource.',
   },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  quota_exceeded: {
+    status: 413,
+    message: "The file does not fit in the workspace's storage quota.",
+  },
+  range_not_satisfiable: {
+    status: 416,
+    message: 'The requested byte range is not inside the file.',
+  },
   unknown_method: { status: 501, message: 'The node does not know this operation.' },
   invalid_envelope: { status: 400, message: 'The bridge message is malformed.' },
   node_unavailable: {

@@ -24,6 +24,7 @@ import { LocalSignInModule } from './identity/local-sign-in/local-sign-in.module
 import { TenantAdminModule } from './tenant-admin/tenant-admin.module';
 import { InvitationsModule } from './invitations/invitations.module';
 import { RolesModule } from './roles/roles.module';
+import { FilesModule } from './files/files.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -58,6 +59,7 @@ export class AppModule {
         TenantAdminModule,
         InvitationsModule,
         RolesModule,
+        FilesModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

@@ -13,6 +13,7 @@ import { TenantAllowList1795480000000 } from './migrations/1795480000000-tenant-
 import { SignIn1795490000000 } from './migrations/1795490000000-sign-in';
 import { Roles1795500000000 } from './migrations/1795500000000-roles';
 import { WorkspaceDeletion1795510000000 } from './migrations/1795510000000-workspace-deletion';
+import { Uploads1795520000000 } from './migrations/1795520000000-uploads';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   SignIn1795490000000,
   Roles1795500000000,
   WorkspaceDeletion1795510000000,
+  Uploads1795520000000,
 ];
 
 /**

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { FileStreams } from './file-streams';
+import { FilesController, UploadsController } from './files.controller';
+import { FilesRepository } from './files.repository';
+import { FilesService } from './files.service';
+import { UploadsService } from './uploads.service';
+
+/** Workspace files over HTTP (list, stat, versions, rename, move, delete, download) and tus uploads, relayed to nodes. */
+@Module({
+  controllers: [FilesController, UploadsController],
+  providers: [FileStreams, FilesRepository, FilesService, UploadsService],
+})
+export class FilesModule {}

@@ -1,0 +1,373 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tus from 'tus-js-client';
+import { DataSource } from 'typeorm';
+import { eventually } from '@causeway/testing';
+import { SESSION_COOKIE } from '../src/sessions/session-cookie';
+import { SessionsService } from '../src/sessions/sessions.service';
+import { TenantsService } from '../src/tenants/tenants.service';
+import { UsersRepository } from '../src/users/users.repository';
+import type { NodeView } from '../src/nodes/nodes.dto';
+import type { WorkspaceView } from '../src/workspaces/workspaces.dto';
+import { Stack } from './harness';
+
+type Holder = 'editor' | 'viewer' | 'stranger';
+
+interface FileView {
+  fileId: string;
+  folder: string;
+  name: string;
+  version: number;
+  size: number;
+  sha256: string;
+}
+
+interface TusOutcome {
+  url: string | null;
+  fileId: string | null;
+  status?: number;
+  body?: string;
+}
+
+const MiB = 1024 * 1024;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Workspace files end to end: tus uploads with tus-js-client relayed over bridge streams to a
+ * real node process, downloads (whole and ranged) streamed back, metadata changes, and who may
+ * do what.
+ */
+describe('workspace files (tus uploads, downloads; real control plane, node, PostgreSQL, RabbitMQ)', () => {
+  let stack: Stack;
+  let nodeId: string;
+  let ws: string;
+  const cookies: Record<Holder, string> = { editor: '', viewer: '', stranger: '' };
+
+  async function signIn(tenantId: string, email: string, kind: 'member' | 'partner') {
+    const user = await stack.app
+      .get(UsersRepository)
+      .findOrCreate(tenantId, email, email, new Date());
+    if (kind === 'partner') {
+      await stack.app
+        .get(DataSource)
+        .query(`UPDATE users SET kind = 'partner' WHERE id = $1`, [user.id]);
+    }
+    const { token } = await stack.app.get(SessionsService).open({
+      tenantId,
+      userId: user.id,
+      authMethod: 'password',
+      secondFactor: true,
+      ip: '127.0.0.1',
+      userAgent: 'jest',
+    });
+    return { userId: user.id, cookie: `${SESSION_COOKIE}=${token}` };
+  }
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    await stack.createTenant('acme');
+    await stack.createTenant('globex');
+    const node = await stack.registerNode('acme', 'acme-node');
+    nodeId = node.id;
+    stack.startNode(nodeId);
+    await eventually(
+      async () =>
+        ((await stack.http().get(`/api/v1/nodes/${nodeId}`)).body as NodeView).status === 'online',
+      { timeoutMs: 15_000, what: 'node online' },
+    );
+    const created = await stack
+      .http()
+      .post('/api/v1/tenants/acme/workspaces')
+      .send({ name: 'shared', node: nodeId })
+      .expect(202);
+    ws = created.body.id as string;
+    await eventually(
+      async () =>
+        (
+          (await stack.http().get(`/api/v1/tenants/acme/workspaces/${ws}`).expect(200))
+            .body as WorkspaceView
+        ).state === 'ready',
+      { timeoutMs: 30_000, what: 'workspace ready' },
+    );
+    const acme = await stack.app.get(TenantsService).getBySlug('acme');
+    const globex = await stack.app.get(TenantsService).getBySlug('globex');
+    for (const [holder, role] of [
+      ['editor', 'partner-editor'],
+      ['viewer', 'partner-viewer'],
+    ] as const) {
+      const { userId, cookie } = await signIn(acme.id, `${holder}@partner.test`, 'partner');
+      await stack.app.get(DataSource).query(
+        `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, workspace_id, created_at, created_by)
+         VALUES (gen_random_uuid(), $1, $2, $3, 'workspace', $4, now(), 'test')`,
+        [acme.id, role, `user:${userId}`, ws],
+      );
+      cookies[holder] = cookie;
+    }
+    const stranger = await signIn(globex.id, 'owner@globex.test', 'member');
+    await stack.app.get(DataSource).query(
+      `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, created_at, created_by)
+       VALUES (gen_random_uuid(), $1, 'owner', $2, 'tenant', now(), 'test')`,
+      [globex.id, `user:${stranger.userId}`],
+    );
+    cookies.stranger = stranger.cookie;
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  function upload(
+    data: Buffer,
+    options: {
+      holder: Holder;
+      filename: string;
+      folder?: string;
+      uploadUrl?: string;
+      abortAfterFirstChunk?: boolean;
+    },
+  ): Promise<TusOutcome> {
+    return new Promise<TusOutcome>((resolve) => {
+      let fileId: string | null = null;
+      const metadata: Record<string, string> = { filename: options.filename };
+      if (options.folder) metadata['folder'] = options.folder;
+      const job: tus.Upload = new tus.Upload(data, {
+        endpoint: `${stack.url}/api/v1/workspaces/${ws}/uploads`,
+        ...(options.uploadUrl ? { uploadUrl: options.uploadUrl } : {}),
+        chunkSize: MiB,
+        retryDelays: [],
+        metadata,
+        headers: { Cookie: cookies[options.holder] },
+        onAfterResponse: (_req, res) => {
+          fileId = res.getHeader('Upload-File-Id') ?? fileId;
+        },
+        onChunkComplete: () => {
+          if (options.abortAfterFirstChunk) {
+            void job.abort().then(() => resolve({ url: job.url, fileId: null }));
+          }
+        },
+        onSuccess: () => resolve({ url: job.url, fileId }),
+        onError: (error) => {
+          const res = (error as tus.DetailedError).originalResponse;
+          resolve({
+            url: job.url,
+            fileId: null,
+            status: res?.getStatus(),
+            body: res?.getBody(),
+          });
+        },
+      });
+      job.start();
+    });
+  }
+
+  async function get(path: string, holder: Holder, headers: Record<string, string> = {}) {
+    const res = await fetch(`${stack.url}/api/v1/workspaces/${ws}${path}`, {
+      headers: { cookie: cookies[holder], ...headers },
+    });
+    return { res, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  async function list(folder = '/'): Promise<FileView[]> {
+    const { res, body } = await get(`/files?folder=${encodeURIComponent(folder)}`, 'editor');
+    expect(res.status).toBe(200);
+    return (JSON.parse(body.toString('utf8')) as { items: FileView[] }).items;
+  }
+
+  const data = randomBytes(5 * MiB + 12_345);
+  let fileId = '';
+
+  it('uploads 5 MiB with tus-js-client in several PATCHes, lists it, downloads the same bytes', async () => {
+    const outcome = await upload(data, { holder: 'editor', filename: 'report.bin' });
+    expect(outcome.status).toBeUndefined();
+    expect(outcome.fileId).toMatch(/^[0-9a-f-]{36}$/);
+    fileId = outcome.fileId ?? '';
+
+    const items = await list();
+    expect(items).toEqual([
+      expect.objectContaining({
+        fileId,
+        name: 'report.bin',
+        folder: '/',
+        version: 1,
+        size: data.length,
+        sha256: sha256(data),
+      }),
+    ]);
+
+    const { res, body } = await get(`/files/${fileId}/content`, 'editor');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-length')).toBe(String(data.length));
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('content-disposition')).toContain('attachment; filename="report.bin"');
+    expect(res.headers.get('etag')).toBe(`"${sha256(data)}"`);
+    expect(res.headers.get('accept-ranges')).toBe('bytes');
+    expect(sha256(body)).toBe(sha256(data));
+  });
+
+  it('answers a Range request with exactly those bytes (206), and 416 outside the file', async () => {
+    const start = MiB - 10;
+    const end = 2 * MiB + 99;
+    const ranged = await get(`/files/${fileId}/content`, 'viewer', {
+      range: `bytes=${start}-${end}`,
+    });
+    expect(ranged.res.status).toBe(206);
+    expect(ranged.res.headers.get('content-range')).toBe(`bytes ${start}-${end}/${data.length}`);
+    expect(ranged.body.equals(data.subarray(start, end + 1))).toBe(true);
+
+    const suffix = await get(`/files/${fileId}/content`, 'viewer', { range: 'bytes=-100' });
+    expect(suffix.res.status).toBe(206);
+    expect(suffix.body.equals(data.subarray(data.length - 100))).toBe(true);
+
+    const outside = await get(`/files/${fileId}/content`, 'viewer', {
+      range: `bytes=${data.length}-`,
+    });
+    expect(outside.res.status).toBe(416);
+    expect(outside.res.headers.get('content-range')).toBe(`bytes */${data.length}`);
+    expect(JSON.parse(outside.body.toString('utf8'))).toMatchObject({
+      code: 'range_not_satisfiable',
+    });
+  });
+
+  it('renames, moves, keeps versions of the same name, and deletes', async () => {
+    const renamed = await stack
+      .anonymous()
+      .patch(`/api/v1/workspaces/${ws}/files/${fileId}`)
+      .set('Cookie', cookies.editor)
+      .send({ name: 'renamed.bin' })
+      .expect(200);
+    expect(renamed.body).toMatchObject({ fileId, name: 'renamed.bin', folder: '/' });
+    const moved = await stack
+      .anonymous()
+      .patch(`/api/v1/workspaces/${ws}/files/${fileId}`)
+      .set('Cookie', cookies.editor)
+      .send({ folder: '/reports/2026' })
+      .expect(200);
+    expect(moved.body).toMatchObject({ fileId, name: 'renamed.bin', folder: '/reports/2026' });
+    expect(await list()).toEqual([]);
+    expect((await list('/reports/2026')).map((f) => f.fileId)).toEqual([fileId]);
+
+    const second = Buffer.from('version two, much shorter');
+    const again = await upload(second, {
+      holder: 'editor',
+      filename: 'renamed.bin',
+      folder: '/reports/2026',
+    });
+    expect(again.fileId).toBe(fileId);
+    const versions = await stack
+      .anonymous()
+      .get(`/api/v1/workspaces/${ws}/files/${fileId}/versions`)
+      .set('Cookie', cookies.viewer)
+      .expect(200);
+    expect(
+      (versions.body.versions as Array<{ version: number; size: number }>).map((v) => [
+        v.version,
+        v.size,
+      ]),
+    ).toEqual([
+      [1, data.length],
+      [2, second.length],
+    ]);
+    const current = await get(`/files/${fileId}/content`, 'viewer');
+    expect(current.body.equals(second)).toBe(true);
+    const first = await get(`/files/${fileId}/content?version=1`, 'viewer');
+    expect(sha256(first.body)).toBe(sha256(data));
+
+    await stack
+      .anonymous()
+      .delete(`/api/v1/workspaces/${ws}/files/${fileId}`)
+      .set('Cookie', cookies.editor)
+      .expect(204);
+    await stack
+      .anonymous()
+      .get(`/api/v1/workspaces/${ws}/files/${fileId}`)
+      .set('Cookie', cookies.editor)
+      .expect(404);
+  });
+
+  it('lets a partner-viewer download but not upload nor delete', async () => {
+    const kept = await upload(Buffer.from('viewer may read this'), {
+      holder: 'editor',
+      filename: 'readme.txt',
+    });
+    const id = kept.fileId ?? '';
+    const read = await get(`/files/${id}/content`, 'viewer');
+    expect(read.res.status).toBe(200);
+    expect(read.body.toString()).toBe('viewer may read this');
+
+    const refused = await upload(Buffer.from('nope'), { holder: 'viewer', filename: 'x.txt' });
+    expect(refused.status).toBe(403);
+    const del = await stack
+      .anonymous()
+      .delete(`/api/v1/workspaces/${ws}/files/${id}`)
+      .set('Cookie', cookies.viewer)
+      .expect(403);
+    expect(del.body.code).toBe('forbidden');
+  });
+
+  it("answers another tenant's user 404 everywhere", async () => {
+    const [one] = await list();
+    for (const path of ['/files', `/files/${one?.fileId}`, `/files/${one?.fileId}/content`]) {
+      const { res } = await get(path, 'stranger');
+      expect(res.status).toBe(404);
+    }
+    const refused = await upload(Buffer.from('nope'), { holder: 'stranger', filename: 'x.txt' });
+    expect(refused.status).toBe(404);
+  });
+
+  it('resumes an interrupted upload from where the node stands, with the same bytes', async () => {
+    const big = randomBytes(3 * MiB + 777);
+    const first = await upload(big, {
+      holder: 'editor',
+      filename: 'resumed.bin',
+      abortAfterFirstChunk: true,
+    });
+    expect(first.url).toEqual(expect.stringContaining('/uploads/'));
+    const head = await fetch(new URL(first.url ?? '', stack.url), {
+      method: 'HEAD',
+      headers: { cookie: cookies.editor, 'Tus-Resumable': '1.0.0' },
+    });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('upload-offset'))).toBe(MiB);
+
+    const resumed = await upload(big, {
+      holder: 'editor',
+      filename: 'resumed.bin',
+      uploadUrl: new URL(first.url ?? '', stack.url).toString(),
+    });
+    expect(resumed.status).toBeUndefined();
+    const { body } = await get(`/files/${resumed.fileId}/content`, 'editor');
+    expect(sha256(body)).toBe(sha256(big));
+  });
+
+  it('refuses a file name like ../x with a clear error', async () => {
+    const refused = await upload(Buffer.from('escape'), { holder: 'editor', filename: '../x' });
+    expect(refused.status).toBe(400);
+    const body = JSON.parse(refused.body ?? '{}') as { code: string; message: string };
+    expect(body.code).toBe('validation_failed');
+    expect(body.message.length).toBeGreaterThan(10);
+  });
+
+  it("keeps none of the plaintext in the node's object storage", async () => {
+    const marker = Buffer.concat([Buffer.from('CAUSEWAY-PLAINTEXT-MARKER-'), randomBytes(32)]);
+    const plain = Buffer.concat([marker, randomBytes(MiB), marker]);
+    const done = await upload(plain, { holder: 'editor', filename: 'secret.bin' });
+    expect(done.fileId).toBeTruthy();
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir)) {
+        const path = join(dir, entry);
+        if (statSync(path).isDirectory()) walk(path);
+        else files.push(path);
+      }
+    };
+    walk(join(stack.stateDirOf(nodeId), 'objects'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const path of files) {
+      const stored = readFileSync(path);
+      expect(stored.includes(marker)).toBe(false);
+      expect(stored.includes(data.subarray(1000, 1064))).toBe(false);
+      expect(stored.includes(plain.subarray(5000, 5064))).toBe(false);
+    }
+  });
+});
