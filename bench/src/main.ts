@@ -1,5 +1,6 @@
 import { BRIDGE_RPC_BUDGET_MS, runBridgeRpc } from './bridge-rpc';
 import { BRIDGE_STREAM_BENCHMARK } from './bridge-stream';
+import { FILES_BENCHMARK } from './files';
 
 interface Benchmark {
   summary: string;
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
     hardLimitMs: BRIDGE_RPC_BUDGET_MS + 20_000,
   },
   'bridge-stream': BRIDGE_STREAM_BENCHMARK,
+  files: FILES_BENCHMARK,
 };
 
 function usage(): string {

@@ -68,7 +68,7 @@ export class FilesService {
     workspace: HostedWorkspace,
     method: M,
     payload: MethodPayload<M>,
-    mapping: { ranged?: boolean } = {},
+    mapping: { ranged?: boolean; timeoutMs?: number } = {},
   ): Promise<MethodResult<M>> {
     try {
       return await this.rpc.call(
@@ -79,6 +79,7 @@ export class FilesService {
           requestId: caller.requestId,
           subject: caller.principal.subject,
           workspaceId: workspace.id,
+          ...(mapping.timeoutMs === undefined ? {} : { timeoutMs: mapping.timeoutMs }),
         },
       );
     } catch (error) {

@@ -55,6 +55,7 @@ class RelayStore extends DataStore {
 export class UploadsService {
   private readonly context = new AsyncLocalStorage<UploadContext>();
   private readonly tus: Server;
+  private readonly bridgeTimeoutMs: number;
 
   constructor(
     private readonly files: FilesService,
@@ -64,6 +65,7 @@ export class UploadsService {
     private readonly logger: PinoLogger,
   ) {
     logger.setContext('UploadsService');
+    this.bridgeTimeoutMs = config.bridgeTimeoutMs;
     this.tus = new Server({
       path: '/api/v1/workspaces/uploads',
       datastore: new RelayStore(this),
@@ -220,9 +222,15 @@ export class UploadsService {
     const context = this.current();
     const upload = await this.record(id);
     if (upload.fileId !== null) return upload.fileId;
-    const file = await this.files.call(context, context.workspace, 'files.upload.complete', {
-      uploadId: id,
-    });
+    // The node reads the whole file back to compute its SHA-256 before it answers: allow for
+    // that (at a pessimistic 16 MiB/s) on top of the usual bridge timeout.
+    const file = await this.files.call(
+      context,
+      context.workspace,
+      'files.upload.complete',
+      { uploadId: id },
+      { timeoutMs: this.bridgeTimeoutMs + Math.ceil(upload.size / (16 * 1024 * 1024)) * 1000 },
+    );
     await this.repository.recordCompleted(upload, file.fileId);
     this.logger.info(
       { uploadId: id, fileId: file.fileId, version: file.version, size: file.size },

@@ -1,0 +1,454 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import * as tus from 'tus-js-client';
+import { DataSource } from 'typeorm';
+import { BridgeTopology } from '@causeway/bridge';
+import {
+  TEST_AMQP_URL,
+  createTestDatabase,
+  deleteBrokerObjects,
+  enrolNodeProcess,
+  eventually,
+  uniqueSuffix,
+} from '@causeway/testing';
+import { createControlPlane } from '@causeway/control-plane/dist/app';
+import { loadConfig } from '@causeway/control-plane/dist/config/config';
+import { EnrolmentService } from '@causeway/control-plane/dist/enrolment/enrolment.service';
+import { createRootLogger } from '@causeway/control-plane/dist/logging';
+import { NodesService } from '@causeway/control-plane/dist/nodes/nodes.service';
+import { SESSION_COOKIE } from '@causeway/control-plane/dist/sessions/session-cookie';
+import { SessionsService } from '@causeway/control-plane/dist/sessions/sessions.service';
+import { SigningKeysService } from '@causeway/control-plane/dist/trust/signing-keys.service';
+import { TenantsService } from '@causeway/control-plane/dist/tenants/tenants.service';
+import { UsersRepository } from '@causeway/control-plane/dist/users/users.repository';
+import { LocalDiskStore } from '@causeway/node/dist/storage/local-disk-store';
+import { formatTable } from './load';
+
+const MiB = 1024 * 1024;
+/** Bytes per tus PATCH: large, so that the per-request overhead is small. */
+const TUS_CHUNK = 64 * MiB;
+/** Bytes per chunk of the generated source. */
+const SOURCE_CHUNK = MiB;
+const DEFAULT_MIB = 1024;
+/** Set-up (database, enrolment, workspace) is given this long. */
+const SETUP_MS = 120_000;
+/** The whole benchmark is ended after this long. */
+export const FILES_HARD_LIMIT_MS = 600_000;
+const REPO_ROOT = join(__dirname, '..', '..');
+
+/** What the control-plane child reports once everything is ready. */
+interface Ready {
+  url: string;
+  ws: string;
+  cookie: string;
+  nodePid: number;
+  storageDir: string;
+}
+
+interface Transfer {
+  bytes: number;
+  elapsedMs: number;
+  sha256: string;
+}
+
+/** Size of the file in bytes: CAUSEWAY_BENCH_FILES_MB MiB, 1 GiB by default. */
+function benchBytes(): number {
+  const raw = process.env.CAUSEWAY_BENCH_FILES_MB;
+  if (raw === undefined || raw === '') return DEFAULT_MIB * MiB;
+  const mib = Number(raw);
+  if (!Number.isInteger(mib) || mib <= 0) {
+    throw new Error(`CAUSEWAY_BENCH_FILES_MB must be a positive whole number (got "${raw}")`);
+  }
+  return mib * MiB;
+}
+
+/**
+ * `size` bytes, generated as they are read (never all in memory): one random MiB repeated,
+ * each copy stamped with its index so that no two MiB are the same. The hash is of what was
+ * read.
+ */
+function source(size: number, hash: Hash): Readable {
+  const block = randomBytes(SOURCE_CHUNK);
+  let sent = 0;
+  let index = 0;
+  return new Readable({
+    highWaterMark: SOURCE_CHUNK,
+    read() {
+      if (sent >= size) {
+        this.push(null);
+        return;
+      }
+      const length = Math.min(SOURCE_CHUNK, size - sent);
+      const chunk = Buffer.allocUnsafe(length);
+      block.copy(chunk, 0, 0, length);
+      if (length >= 8) chunk.writeBigUInt64BE(BigInt(index), 0);
+      index += 1;
+      sent += length;
+      hash.update(chunk);
+      this.push(chunk);
+    },
+  });
+}
+
+async function drain(stream: Readable): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = chunk as Buffer;
+    bytes += buffer.length;
+    hash.update(buffer);
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** VmHWM (peak resident set size) of a process, in bytes. */
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+/**
+ * Uploads a file through the whole path (tus-js-client -> control plane -> bridge stream ->
+ * node -> envelope encryption -> local disk) and downloads it back over HTTP, beside a direct
+ * write and read of the same number of bytes with the node's LocalDiskStore on the same
+ * directory. The control plane runs in a child process of its own and the node in another, so
+ * each peak RSS (VmHWM) is that process's alone. Prints a table, then `files: ratio X.XX` (the
+ * lower of the upload and download ratios, whole path over direct) last.
+ */
+export async function runFiles(): Promise<void> {
+  const size = benchBytes();
+  const progress = (line: string): void => void process.stderr.write(`files: ${line}\n`);
+  progress(`setting up a control plane, a node and a workspace (${size / MiB} MiB file)`);
+  const cp = fork(__filename, ['--control-plane'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<number | null>((resolve) => cp.on('exit', (code) => resolve(code)));
+  try {
+    const ready = await waitForReady(cp, exited);
+
+    // Direct: the node's own store on the node's own directory, nothing in between.
+    const store = new LocalDiskStore(ready.storageDir);
+    const key = `bench-direct/${randomBytes(8).toString('hex')}`;
+    progress('direct write');
+    const writeHash = createHash('sha256');
+    let started = performance.now();
+    await store.put(key, source(size, writeHash), size);
+    const directWrite: Transfer = {
+      bytes: size,
+      elapsedMs: performance.now() - started,
+      sha256: writeHash.digest('hex'),
+    };
+    progress('direct read');
+    started = performance.now();
+    const read = await drain(await store.get(key));
+    const directRead: Transfer = { ...read, elapsedMs: performance.now() - started };
+    await store.delete(key);
+    if (read.bytes !== size || read.sha256 !== directWrite.sha256) {
+      throw new Error('the direct read did not return the bytes written');
+    }
+
+    progress('upload (tus)');
+    const upload = await tusUpload(ready, size);
+    progress('download');
+    const download = await httpDownload(ready, upload.fileId);
+    if (download.bytes !== size || download.sha256 !== upload.sha256) {
+      throw new Error(
+        `the download (${download.bytes} bytes, SHA-256 ${download.sha256}) is not the upload ` +
+          `(${size} bytes, SHA-256 ${upload.sha256})`,
+      );
+    }
+
+    const cpPeak = peakRss(cp.pid ?? 0);
+    const nodePeak = peakRss(ready.nodePid);
+    const benchPeak = peakRss(process.pid);
+    // Each PATCH's time (from the answer before it); the last one also waited for the node to
+    // read the whole file back and hash it before `files.upload.complete` answered.
+    const patches = upload.responses.slice(1).map((at, i) => at - (upload.responses[i] ?? 0));
+    const lastPatch = patches.at(-1) ?? 0;
+    const others = patches.slice(0, -1).sort((a, b) => a - b);
+    const medianPatch = others[Math.floor(others.length / 2)] ?? 0;
+    const mbs = (t: Transfer): number => t.bytes / 1e6 / (t.elapsedMs / 1000);
+    const uploadRatio = mbs(upload) / mbs(directWrite);
+    const downloadRatio = mbs(download) / mbs(directRead);
+    const row = (what: string, t: Transfer): string[] => [
+      what,
+      (t.bytes / MiB).toFixed(0),
+      (t.elapsedMs / 1000).toFixed(2),
+      mbs(t).toFixed(0),
+    ];
+    const mib = (bytes: number): string => (bytes / MiB).toFixed(0);
+    process.stdout.write(
+      `files: ${mib(size)} MiB, tus PATCHes of ${TUS_CHUNK / MiB} MiB, local-disk storage, ` +
+        `SHA-256 checked end to end\n` +
+        formatTable(
+          ['transfer', 'MiB', 'seconds', 'MB/s'],
+          [
+            row('upload: tus -> control plane -> bridge -> node -> disk', upload),
+            row('direct write (LocalDiskStore.put)', directWrite),
+            row('download: disk -> node -> bridge -> control plane -> http', download),
+            row('direct read (LocalDiskStore.get)', directRead),
+          ],
+        ) +
+        '\n' +
+        `upload ratio ${uploadRatio.toFixed(2)}, download ratio ${downloadRatio.toFixed(2)} ` +
+        `(whole path MB/s over direct MB/s)\n` +
+        `tus PATCHes: ${patches.length}, median ${(medianPatch / 1000).toFixed(2)} s, ` +
+        `last ${(lastPatch / 1000).toFixed(2)} s (it includes the node's read-back and hash ` +
+        `of the whole file on completion)\n` +
+        `peak RSS (VmHWM): control plane ${mib(cpPeak)} MiB, node ${mib(nodePeak)} MiB, ` +
+        `bench client ${mib(benchPeak)} MiB\n` +
+        `files: ratio ${Math.min(uploadRatio, downloadRatio).toFixed(2)}\n`,
+    );
+  } finally {
+    if (cp.connected) cp.send('close');
+    const code = await Promise.race([
+      exited,
+      new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 60_000).unref()),
+    ]);
+    if (code === 'late') {
+      cp.kill('SIGKILL');
+      progress('the control plane did not clean up within 60 s; killed');
+    } else if (code !== 0) {
+      progress(`the control plane exited with ${String(code)}`);
+    }
+  }
+}
+
+/** The entry of `bench/src/main.ts`. */
+export const FILES_BENCHMARK = {
+  summary: 'a 1 GiB file uploaded (tus) and downloaded through the whole path against direct disk',
+  run: runFiles,
+  hardLimitMs: FILES_HARD_LIMIT_MS,
+};
+
+async function waitForReady(cp: ChildProcess, exited: Promise<number | null>): Promise<Ready> {
+  let timer: NodeJS.Timeout | undefined;
+  const ready = new Promise<Ready>((resolve) => {
+    cp.on('message', (message: unknown) => resolve(message as Ready));
+  });
+  const failed = exited.then((code) => {
+    throw new Error(`the control plane exited with ${String(code)} during set-up`);
+  });
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`set-up took over ${SETUP_MS} ms`)), SETUP_MS);
+  });
+  try {
+    return await Promise.race([ready, failed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function tusUpload(
+  ready: Ready,
+  size: number,
+): Promise<Transfer & { fileId: string; responses: number[] }> {
+  const hash = createHash('sha256');
+  const started = performance.now();
+  /** When each tus answer (POST, then every PATCH) came, from the start. */
+  const responses: number[] = [];
+  const fileId = await new Promise<string>((resolve, reject) => {
+    let id: string | null = null;
+    const job = new tus.Upload(source(size, hash), {
+      endpoint: `${ready.url}/api/v1/workspaces/${ready.ws}/uploads`,
+      uploadSize: size,
+      chunkSize: TUS_CHUNK,
+      retryDelays: [],
+      metadata: { filename: 'bench.bin' },
+      headers: { Cookie: ready.cookie },
+      onAfterResponse: (_req, res) => {
+        responses.push(performance.now() - started);
+        id = res.getHeader('Upload-File-Id') ?? id;
+      },
+      onSuccess: () => (id ? resolve(id) : reject(new Error('no Upload-File-Id in the answer'))),
+      onError: (error) => reject(error),
+    });
+    job.start();
+  });
+  return {
+    bytes: size,
+    elapsedMs: performance.now() - started,
+    sha256: hash.digest('hex'),
+    fileId,
+    responses,
+  };
+}
+
+async function httpDownload(ready: Ready, fileId: string): Promise<Transfer> {
+  const started = performance.now();
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    httpGet(
+      `${ready.url}/api/v1/workspaces/${ready.ws}/files/${fileId}/content`,
+      { headers: { cookie: ready.cookie } },
+      resolve,
+    ).on('error', reject);
+  });
+  if (res.statusCode !== 200) {
+    const body = await drain(res);
+    throw new Error(`download answered ${String(res.statusCode)} (${body.bytes} bytes)`);
+  }
+  const got = await drain(res);
+  return { ...got, elapsedMs: performance.now() - started };
+}
+
+/** In the child: a real control plane, an enrolled node process, a tenant, a workspace on the
+ * node and a signed-in user who may write to it. Reports `Ready`, then cleans up on 'close'. */
+async function controlPlaneChild(): Promise<void> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const step of cleanups.reverse()) {
+      await step().catch((error: unknown) =>
+        process.stderr.write(`files: clean-up step failed: ${String(error)}\n`),
+      );
+    }
+  };
+  const closing = new Promise<void>((resolve) => {
+    process.on('message', (message) => message === 'close' && resolve());
+    process.on('disconnect', () => resolve());
+  });
+  try {
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    const port = await freePort();
+    const config = loadConfig({
+      CAUSEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      CAUSEWAY_DATABASE_URL: db.url,
+      CAUSEWAY_AMQP_URL: TEST_AMQP_URL,
+      CAUSEWAY_ADMIN_TOKEN: `bench-token-${uniqueSuffix()}-${uniqueSuffix()}-${uniqueSuffix()}`,
+      CAUSEWAY_BRIDGE_NAMESPACE: `bench-${uniqueSuffix()}`,
+      CAUSEWAY_INSTANCE_ID: `bench-cp-${uniqueSuffix()}`,
+      CAUSEWAY_CA_SEAL_KEY: `bench-seal-key-${uniqueSuffix()}`,
+      CAUSEWAY_LOG_LEVEL: 'warn',
+      // The node reads the whole file back (decrypting and hashing it) before it answers
+      // `files.upload.complete`: several seconds for 1 GiB, more than the default 5 s bridge
+      // timeout when the machine is busy. See docs/bench.md.
+    });
+    const topology = new BridgeTopology(config.bridgeNamespace);
+    const nodeIds: string[] = [];
+    cleanups.push(async () => {
+      const { queues, exchanges } = topology.names(nodeIds, [config.instanceId]);
+      await deleteBrokerObjects(queues, exchanges, TEST_AMQP_URL);
+    });
+    // Logs go to stderr: stdout is the benchmark's results.
+    const app = await createControlPlane({
+      config,
+      logger: createRootLogger('warn', process.stderr),
+    });
+    cleanups.push(() => app.close());
+    await app.listen(port, '127.0.0.1');
+    const url = `http://127.0.0.1:${port}`;
+    const signingKeys = app.get(SigningKeysService);
+    if (signingKeys.enabled) await signingKeys.activeKey();
+
+    const tenant = await app.get(TenantsService).create({
+      slug: 'bench',
+      name: 'Bench',
+      region: 'eu-west',
+    });
+    const { token } = await app.get(EnrolmentService).createToken('bench', {});
+    const { nodeId, stateDir } = await enrolNodeProcess({
+      controlPlaneUrl: url,
+      token,
+      name: 'bench-node',
+    });
+    nodeIds.push(nodeId);
+    cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    cleanups.push(async () => {
+      await app.get(NodesService).revoke(nodeId);
+    });
+    const node = spawn(process.execPath, [join(REPO_ROOT, 'services/node/dist/main.js')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        CAUSEWAY_NODE_ID: nodeId,
+        CAUSEWAY_STATE_DIR: stateDir,
+        CAUSEWAY_HEARTBEAT_INTERVAL_MS: '1000',
+        CAUSEWAY_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 2, 2],
+    });
+    const nodeExited = new Promise<void>((resolve) => node.on('exit', () => resolve()));
+    cleanups.push(async () => {
+      if (node.exitCode === null && node.signalCode === null) node.kill('SIGKILL');
+      await nodeExited;
+    });
+    await eventually(async () => (await app.get(NodesService).get(nodeId)).status === 'online', {
+      timeoutMs: 30_000,
+      what: 'node online',
+    });
+
+    const admin = { authorization: `Bearer ${config.adminToken}` };
+    const created = await fetch(`${url}/api/v1/tenants/bench/workspaces`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', node: nodeId }),
+    });
+    if (created.status !== 202) {
+      throw new Error(`creating the workspace answered ${created.status}: ${await created.text()}`);
+    }
+    const ws = ((await created.json()) as { id: string }).id;
+    await eventually(
+      async () => {
+        const res = await fetch(`${url}/api/v1/tenants/bench/workspaces/${ws}`, { headers: admin });
+        return ((await res.json()) as { state?: string }).state === 'ready';
+      },
+      { timeoutMs: 30_000, what: 'workspace ready' },
+    );
+
+    const user = await app
+      .get(UsersRepository)
+      .findOrCreate(tenant.id, 'bench@bench.test', 'bench@bench.test', new Date());
+    await app.get(DataSource).query(
+      `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, created_at, created_by)
+       VALUES (gen_random_uuid(), $1, 'owner', $2, 'tenant', now(), 'bench')`,
+      [tenant.id, `user:${user.id}`],
+    );
+    const session = await app.get(SessionsService).open({
+      tenantId: tenant.id,
+      userId: user.id,
+      authMethod: 'password',
+      secondFactor: true,
+      ip: '127.0.0.1',
+      userAgent: 'bench',
+    });
+    const ready: Ready = {
+      url,
+      ws,
+      cookie: `${SESSION_COOKIE}=${session.token}`,
+      nodePid: node.pid ?? 0,
+      storageDir: join(stateDir, 'objects'),
+    };
+    process.send?.(ready);
+    await closing;
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+if (require.main === module && process.argv.includes('--control-plane')) {
+  controlPlaneChild().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(
+        `files: control plane failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
