@@ -2,14 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tus from 'tus-js-client';
-import { DataSource } from 'typeorm';
-import { eventually } from '@causeway/testing';
-import { SESSION_COOKIE } from '../src/sessions/session-cookie';
-import { SessionsService } from '../src/sessions/sessions.service';
-import { TenantsService } from '../src/tenants/tenants.service';
-import { UsersRepository } from '../src/users/users.repository';
-import type { NodeView } from '../src/nodes/nodes.dto';
-import type { WorkspaceView } from '../src/workspaces/workspaces.dto';
 import { Stack } from './harness';
 
 type Holder = 'editor' | 'viewer' | 'stranger';
@@ -44,73 +36,28 @@ describe('workspace files (tus uploads, downloads; real control plane, node, Pos
   let ws: string;
   const cookies: Record<Holder, string> = { editor: '', viewer: '', stranger: '' };
 
-  async function signIn(tenantId: string, email: string, kind: 'member' | 'partner') {
-    const user = await stack.app
-      .get(UsersRepository)
-      .findOrCreate(tenantId, email, email, new Date());
-    if (kind === 'partner') {
-      await stack.app
-        .get(DataSource)
-        .query(`UPDATE users SET kind = 'partner' WHERE id = $1`, [user.id]);
-    }
-    const { token } = await stack.app.get(SessionsService).open({
-      tenantId,
-      userId: user.id,
-      authMethod: 'password',
-      secondFactor: true,
-      ip: '127.0.0.1',
-      userAgent: 'jest',
-    });
-    return { userId: user.id, cookie: `${SESSION_COOKIE}=${token}` };
-  }
-
   beforeAll(async () => {
     stack = await Stack.start();
     await stack.createTenant('acme');
     await stack.createTenant('globex');
-    const node = await stack.registerNode('acme', 'acme-node');
-    nodeId = node.id;
+    nodeId = (await stack.registerNode('acme', 'acme-node')).id;
     stack.startNode(nodeId);
-    await eventually(
-      async () =>
-        ((await stack.http().get(`/api/v1/nodes/${nodeId}`)).body as NodeView).status === 'online',
-      { timeoutMs: 15_000, what: 'node online' },
-    );
-    const created = await stack
-      .http()
-      .post('/api/v1/tenants/acme/workspaces')
-      .send({ name: 'shared', node: nodeId })
-      .expect(202);
-    ws = created.body.id as string;
-    await eventually(
-      async () =>
-        (
-          (await stack.http().get(`/api/v1/tenants/acme/workspaces/${ws}`).expect(200))
-            .body as WorkspaceView
-        ).state === 'ready',
-      { timeoutMs: 30_000, what: 'workspace ready' },
-    );
-    const acme = await stack.app.get(TenantsService).getBySlug('acme');
-    const globex = await stack.app.get(TenantsService).getBySlug('globex');
+    await stack.waitOnline(nodeId);
+    ws = await stack.readyWorkspace('acme', 'shared', nodeId);
     for (const [holder, role] of [
       ['editor', 'partner-editor'],
       ['viewer', 'partner-viewer'],
     ] as const) {
-      const { userId, cookie } = await signIn(acme.id, `${holder}@partner.test`, 'partner');
-      await stack.app.get(DataSource).query(
-        `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, workspace_id, created_at, created_by)
-         VALUES (gen_random_uuid(), $1, $2, $3, 'workspace', $4, now(), 'test')`,
-        [acme.id, role, `user:${userId}`, ws],
-      );
-      cookies[holder] = cookie;
+      const signed = await stack.signedIn('acme', `${holder}@partner.test`, {
+        role,
+        kind: 'partner',
+        workspaceId: ws,
+      });
+      cookies[holder] = signed.cookie;
     }
-    const stranger = await signIn(globex.id, 'owner@globex.test', 'member');
-    await stack.app.get(DataSource).query(
-      `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, created_at, created_by)
-       VALUES (gen_random_uuid(), $1, 'owner', $2, 'tenant', now(), 'test')`,
-      [globex.id, `user:${stranger.userId}`],
-    );
-    cookies.stranger = stranger.cookie;
+    cookies.stranger = (
+      await stack.signedIn('globex', 'owner@globex.test', { role: 'owner' })
+    ).cookie;
   }, 120_000);
 
   afterAll(async () => {

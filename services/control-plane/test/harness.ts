@@ -3,9 +3,11 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import supertest from 'supertest';
+import { DataSource } from 'typeorm';
 import { BridgeTopology } from '@causeway/bridge';
 import {
   TEST_AMQP_URL,
+  eventually,
   createTestDatabase,
   deleteBrokerObjects,
   enrolNodeProcess,
@@ -21,7 +23,10 @@ import { EnrolmentService } from '../src/enrolment/enrolment.service';
 import { createRootLogger } from '../src/logging';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import { NodesService } from '../src/nodes/nodes.service';
+import { SESSION_COOKIE } from '../src/sessions/session-cookie';
+import { SessionsService } from '../src/sessions/sessions.service';
 import { TenantsService } from '../src/tenants/tenants.service';
+import { UsersRepository } from '../src/users/users.repository';
 import { SigningKeysService } from '../src/trust/signing-keys.service';
 
 export const HEARTBEAT_MS = 300;
@@ -167,6 +172,71 @@ export class Stack {
     });
     this.nodes.push(node);
     return node;
+  }
+
+  async waitOnline(nodeId: string): Promise<void> {
+    await eventually(
+      async () =>
+        ((await this.http().get(`/api/v1/nodes/${nodeId}`)).body as NodeView).status === 'online',
+      { timeoutMs: 15_000, what: `node ${nodeId} online` },
+    );
+  }
+
+  /** Creates a workspace on a node (as the operator, or with `cookie`) and waits until ready. */
+  async readyWorkspace(tenant: string, name: string, nodeId: string, cookie?: string) {
+    const request = this.anonymous()
+      .post(`/api/v1/tenants/${tenant}/workspaces`)
+      .set(cookie ? { Cookie: cookie } : { Authorization: `Bearer ${this.config.adminToken}` });
+    const id = (await request.send({ name, node: nodeId }).expect(202)).body.id as string;
+    await eventually(
+      async () =>
+        ((await this.http().get(`/api/v1/tenants/${tenant}/workspaces/${id}`).expect(200)).body
+          .state as string) === 'ready',
+      { timeoutMs: 30_000, what: `workspace ${name} ready` },
+    );
+    return id;
+  }
+
+  /**
+   * A user of the tenant (created if new) holding `role` on the tenant, or on `workspaceId`,
+   * with an open session whose second factor is confirmed: its cookie header.
+   */
+  async signedIn(
+    tenant: string,
+    email: string,
+    grant: { role?: string; kind?: 'member' | 'partner'; workspaceId?: string } = {},
+  ): Promise<{ userId: string; tenantId: string; cookie: string }> {
+    const tenantId = (await this.app.get(TenantsService).getBySlug(tenant)).id;
+    const user = await this.app
+      .get(UsersRepository)
+      .findOrCreate(tenantId, email, email, new Date());
+    const db = this.app.get(DataSource);
+    if (grant.kind === 'partner') {
+      await db.query(`UPDATE users SET kind = 'partner' WHERE id = $1`, [user.id]);
+    }
+    if (grant.role !== undefined) {
+      await db.query(
+        `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, workspace_id,
+           created_at, created_by)
+         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, now(), 'test')`,
+        [
+          tenantId,
+          grant.role,
+          `user:${user.id}`,
+          grant.workspaceId === undefined ? 'tenant' : 'workspace',
+          grant.workspaceId ?? null,
+        ],
+      );
+    }
+    const { token } = await this.app.get(SessionsService).open({
+      tenantId,
+      userId: user.id,
+      authMethod: 'password',
+      secondFactor: true,
+      ip: '127.0.0.1',
+      userAgent: 'jest',
+    });
+    return { userId: user.id, tenantId, cookie: `${SESSION_COOKIE}=${token}` };
   }
 
   async close(): Promise<void> {

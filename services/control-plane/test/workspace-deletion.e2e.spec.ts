@@ -4,11 +4,6 @@ import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { eventually } from '@causeway/testing';
 import { LocalDiskStore } from '../../node/src/storage/local-disk-store';
-import { SESSION_COOKIE } from '../src/sessions/session-cookie';
-import { SessionsService } from '../src/sessions/sessions.service';
-import { TenantsService } from '../src/tenants/tenants.service';
-import { UsersRepository } from '../src/users/users.repository';
-import type { NodeView } from '../src/nodes/nodes.dto';
 import type { WorkspaceView } from '../src/workspaces/workspaces.dto';
 import { Stack } from './harness';
 
@@ -31,33 +26,13 @@ describe('workspace deletion (real control plane, node process, PostgreSQL, Rabb
   beforeAll(async () => {
     stack = await Stack.start();
     await stack.createTenant('acme');
-    const node = await stack.registerNode('acme', 'acme-node');
-    nodeId = node.id;
+    nodeId = (await stack.registerNode('acme', 'acme-node')).id;
     stack.startNode(nodeId);
-    await eventually(
-      async () =>
-        ((await stack.http().get(`/api/v1/nodes/${nodeId}`)).body as NodeView).status === 'online',
-      { timeoutMs: 15_000, what: 'node online' },
-    );
-    tenantId = (await stack.app.get(TenantsService).getBySlug('acme')).id;
+    await stack.waitOnline(nodeId);
     for (const role of ['owner', 'member'] as const) {
-      const user = await stack.app
-        .get(UsersRepository)
-        .findOrCreate(tenantId, `${role}@acme.test`, role, new Date());
-      await stack.app.get(DataSource).query(
-        `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, created_at, created_by)
-         VALUES (gen_random_uuid(), $1, $2, $3, 'tenant', now(), 'test')`,
-        [tenantId, role, `user:${user.id}`],
-      );
-      const { token } = await stack.app.get(SessionsService).open({
-        tenantId,
-        userId: user.id,
-        authMethod: 'password',
-        secondFactor: true,
-        ip: '127.0.0.1',
-        userAgent: 'jest',
-      });
-      cookies[role] = `${SESSION_COOKIE}=${token}`;
+      const signed = await stack.signedIn('acme', `${role}@acme.test`, { role });
+      cookies[role] = signed.cookie;
+      tenantId = signed.tenantId;
     }
   });
 
@@ -83,24 +58,8 @@ describe('workspace deletion (real control plane, node process, PostgreSQL, Rabb
     }
   }
 
-  async function readyWorkspace(name: string): Promise<string> {
-    const created = await stack
-      .anonymous()
-      .post('/api/v1/tenants/acme/workspaces')
-      .set('Cookie', cookies.owner)
-      .send({ name, node: nodeId })
-      .expect(202);
-    const id = created.body.id as string;
-    await eventually(
-      async () =>
-        (
-          (await stack.http().get(`/api/v1/tenants/acme/workspaces/${id}`).expect(200))
-            .body as WorkspaceView
-        ).state === 'ready',
-      { timeoutMs: 30_000, what: `workspace ${name} ready` },
-    );
-    return id;
-  }
+  const readyWorkspace = (name: string) =>
+    stack.readyWorkspace('acme', name, nodeId, cookies.owner);
 
   it("makes the workspace's master key on the node, sealed", async () => {
     const id = await readyWorkspace('keys-at-creation');
