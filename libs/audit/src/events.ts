@@ -4,7 +4,8 @@
  * was typed, a token or a password.
  */
 export type AuditSeverity = 'info' | 'notice' | 'warning' | 'critical';
-export type AuditCategory = 'authentication' | 'access' | 'configuration' | 'administration';
+export type AuditCategory =
+  'authentication' | 'access' | 'configuration' | 'administration' | 'data';
 
 export interface AuditEventSpec {
   category: AuditCategory;
@@ -178,6 +179,49 @@ export const AUDIT_EVENTS = {
     category: 'administration',
     severity: 'notice',
     description: "The node confirmed a workspace's deletion: its keys are destroyed.",
+  },
+  'admin.workspace.quota_changed': {
+    category: 'administration',
+    severity: 'info',
+    description: "A workspace's storage quota was set or removed (on its node first).",
+  },
+  'admin.workspace.key_rotation_requested': {
+    category: 'administration',
+    severity: 'notice',
+    description:
+      "Rotating a workspace's master key was asked for; the node re-wraps its data keys in a job (id in the details).",
+  },
+  'data.file.uploaded': {
+    category: 'data',
+    severity: 'info',
+    description: 'A file (or a new version of it) was uploaded to a workspace.',
+  },
+  'data.file.downloaded': {
+    category: 'data',
+    severity: 'info',
+    description:
+      'A file, or a byte range of it, is being sent to a user (recorded before the first byte; a download cut short is also recorded as download_failed).',
+  },
+  'data.file.download_failed': {
+    category: 'data',
+    severity: 'warning',
+    description:
+      'A download stopped before its last byte: the client went away, or the node refused stored bytes that failed their integrity check.',
+  },
+  'data.file.renamed': {
+    category: 'data',
+    severity: 'info',
+    description: 'A file was renamed.',
+  },
+  'data.file.moved': {
+    category: 'data',
+    severity: 'info',
+    description: 'A file was moved to another folder.',
+  },
+  'data.file.deleted': {
+    category: 'data',
+    severity: 'notice',
+    description: 'A file and all its versions were deleted (their data keys destroyed).',
   },
 } as const satisfies Record<string, AuditEventSpec>;
 

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tus from 'tus-js-client';
 import { Stack } from './harness';
+import { tusUpload, type TusOutcome } from './tus-client';
 
 type Holder = 'editor' | 'viewer' | 'stranger';
 
@@ -13,13 +13,6 @@ interface FileView {
   version: number;
   size: number;
   sha256: string;
-}
-
-interface TusOutcome {
-  url: string | null;
-  fileId: string | null;
-  status?: number;
-  body?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -74,38 +67,8 @@ describe('workspace files (tus uploads, downloads; real control plane, node, Pos
       abortAfterFirstChunk?: boolean;
     },
   ): Promise<TusOutcome> {
-    return new Promise<TusOutcome>((resolve) => {
-      let fileId: string | null = null;
-      const metadata: Record<string, string> = { filename: options.filename };
-      if (options.folder) metadata['folder'] = options.folder;
-      const job: tus.Upload = new tus.Upload(data, {
-        endpoint: `${stack.url}/api/v1/workspaces/${ws}/uploads`,
-        ...(options.uploadUrl ? { uploadUrl: options.uploadUrl } : {}),
-        chunkSize: MiB,
-        retryDelays: [],
-        metadata,
-        headers: { Cookie: cookies[options.holder] },
-        onAfterResponse: (_req, res) => {
-          fileId = res.getHeader('Upload-File-Id') ?? fileId;
-        },
-        onChunkComplete: () => {
-          if (options.abortAfterFirstChunk) {
-            void job.abort().then(() => resolve({ url: job.url, fileId: null }));
-          }
-        },
-        onSuccess: () => resolve({ url: job.url, fileId }),
-        onError: (error) => {
-          const res = (error as tus.DetailedError).originalResponse;
-          resolve({
-            url: job.url,
-            fileId: null,
-            status: res?.getStatus(),
-            body: res?.getBody(),
-          });
-        },
-      });
-      job.start();
-    });
+    const { holder, ...rest } = options;
+    return tusUpload(stack.url, ws, data, { cookie: cookies[holder], ...rest });
   }
 
   async function get(path: string, holder: Holder, headers: Record<string, string> = {}) {

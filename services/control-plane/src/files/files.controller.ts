@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { BRIDGE_METHODS } from '@causeway/contracts';
 import { Caller, RequirePermission } from '../access/permission.decorator';
 import type { Principal } from '../access/principal';
+import { ClientIp, clientOf } from '../common/client-info';
 import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
 import { fileIdSchema, fileQuerySchema, updateFileSchema, workspaceIdSchema } from './files.dto';
@@ -110,10 +111,11 @@ export class FilesController {
     @Res() res: Response,
     @RequestId() requestId: string,
     @Caller() principal: Principal,
+    @ClientIp() ip: string | null,
   ): Promise<void> {
     const { folder, version } = parseInput(fileQuerySchema, query, 'query');
     await this.files.download(
-      { principal, requestId },
+      { principal, requestId, ip },
       parseInput(workspaceIdSchema, ws, 'workspace id'),
       parseInput(fileIdSchema, file, 'file id'),
       { folder, version, range: req.headers.range },
@@ -133,10 +135,11 @@ export class FilesController {
     @Body() body: unknown,
     @RequestId() requestId: string,
     @Caller() principal: Principal,
+    @ClientIp() ip: string | null,
   ) {
     const { folder } = parseInput(fileQuerySchema, query, 'query');
     return this.files.update(
-      { principal, requestId },
+      { principal, requestId, ip },
       parseInput(workspaceIdSchema, ws, 'workspace id'),
       parseInput(fileIdSchema, file, 'file id'),
       parseInput(updateFileSchema, body, 'change'),
@@ -155,10 +158,11 @@ export class FilesController {
     @Query() query: unknown,
     @RequestId() requestId: string,
     @Caller() principal: Principal,
+    @ClientIp() ip: string | null,
   ): Promise<void> {
     const { folder } = parseInput(fileQuerySchema, query, 'query');
     await this.files.remove(
-      { principal, requestId },
+      { principal, requestId, ip },
       parseInput(workspaceIdSchema, ws, 'workspace id'),
       parseInput(fileIdSchema, file, 'file id'),
       folder,
@@ -225,6 +229,11 @@ export class UploadsController {
     res: Response,
     caller: { principal: Principal; requestId: string },
   ): Promise<void> {
-    return this.uploads.handle(caller, parseInput(workspaceIdSchema, ws, 'workspace id'), req, res);
+    return this.uploads.handle(
+      { ...caller, ip: clientOf(req).ip },
+      parseInput(workspaceIdSchema, ws, 'workspace id'),
+      req,
+      res,
+    );
   }
 }

@@ -9,7 +9,9 @@ import {
   type MethodResult,
   type Permission,
 } from '@causeway/contracts';
-import type { StreamSink } from '@causeway/bridge';
+import { StreamError, type StreamSink } from '@causeway/bridge';
+import type { AuditEventType } from '@causeway/audit';
+import { AuditService, type AuditDetails } from '../audit/audit.service';
 import { canonicalFolder } from '../access/grants';
 import type { Principal } from '../access/principal';
 import { NodeRpc } from '../bridge/node-rpc';
@@ -22,6 +24,8 @@ import { attachmentDisposition, parseRange } from './range';
 export interface FileCaller {
   principal: Principal;
   requestId: string;
+  /** The client address, for the audit trail. */
+  ip?: string | null;
 }
 
 export type FileView = MethodResult<'files.stat'>;
@@ -40,9 +44,32 @@ export class FilesService {
     private readonly repository: FilesRepository,
     private readonly rpc: NodeRpc,
     private readonly streams: FileStreams,
+    private readonly audit: AuditService,
     private readonly logger: PinoLogger,
   ) {
     logger.setContext('FilesService');
+  }
+
+  /**
+   * Records a file action in the tenant's audit trail. Part of the action: if the event cannot
+   * be written the request fails (for a download, before its first byte).
+   */
+  record(
+    caller: FileCaller,
+    workspace: HostedWorkspace,
+    type: AuditEventType,
+    details: AuditDetails,
+    failure?: string,
+  ): Promise<void> {
+    return this.audit.record({
+      tenantId: workspace.tenantId,
+      type,
+      outcome: failure === undefined ? 'success' : 'failure',
+      actor: caller.principal.subject,
+      reason: failure ?? null,
+      ip: caller.ip ?? null,
+      details: { workspaceId: workspace.id, ...details },
+    });
   }
 
   /** The caller's workspace, ready, in their tenant (the guard has already checked the tenant). */
@@ -68,7 +95,7 @@ export class FilesService {
     workspace: HostedWorkspace,
     method: M,
     payload: MethodPayload<M>,
-    mapping: { ranged?: boolean; timeoutMs?: number } = {},
+    mapping: { timeoutMs?: number } = {},
   ): Promise<MethodResult<M>> {
     try {
       return await this.rpc.call(
@@ -83,7 +110,7 @@ export class FilesService {
         },
       );
     } catch (error) {
-      throw fromNode(error, mapping);
+      throw fromNode(error);
     }
   }
 
@@ -141,6 +168,7 @@ export class FilesService {
   ): Promise<FileView> {
     const { workspace, file } = await this.stat(caller, workspaceId, fileId, folderQuery);
     let view = file;
+    const from = { folder: file.folder, name: file.name };
     if (change.folder !== undefined && change.folder !== view.folder) {
       this.assertMayUse(caller, workspace, change.folder, 'files.write');
     }
@@ -150,6 +178,12 @@ export class FilesService {
         fileId,
         name: change.name,
       });
+      await this.record(caller, workspace, 'data.file.renamed', {
+        fileId,
+        folder: view.folder,
+        from: from.name,
+        name: view.name,
+      });
     }
     if (change.folder !== undefined && change.folder !== view.folder) {
       view = await this.call(caller, workspace, 'files.move', {
@@ -157,13 +191,26 @@ export class FilesService {
         fileId,
         folder: change.folder,
       });
+      await this.record(caller, workspace, 'data.file.moved', {
+        fileId,
+        name: view.name,
+        from: from.folder,
+        folder: view.folder,
+      });
     }
     return view;
   }
 
   async remove(caller: FileCaller, workspaceId: string, fileId: string, folderQuery?: string) {
-    const { workspace } = await this.stat(caller, workspaceId, fileId, folderQuery);
-    return this.call(caller, workspace, 'files.delete', { workspaceId, fileId });
+    const { workspace, file } = await this.stat(caller, workspaceId, fileId, folderQuery);
+    const deleted = await this.call(caller, workspace, 'files.delete', { workspaceId, fileId });
+    await this.record(caller, workspace, 'data.file.deleted', {
+      fileId,
+      folder: file.folder,
+      name: file.name,
+      versions: deleted.versionsDeleted,
+    });
+    return deleted;
   }
 
   /**
@@ -234,23 +281,32 @@ export class FilesService {
     });
     let started: MethodResult<'files.download'>;
     try {
-      started = await this.call(
-        caller,
-        workspace,
-        'files.download',
-        {
-          workspaceId,
-          fileId,
-          ...(request.version === undefined ? {} : { version: request.version }),
-          ...(range ? { range } : {}),
-          streamId,
-          to: this.streams.instanceId,
-        },
-        { ranged: range !== undefined },
-      );
+      started = await this.call(caller, workspace, 'files.download', {
+        workspaceId,
+        fileId,
+        ...(request.version === undefined ? {} : { version: request.version }),
+        ...(range ? { range } : {}),
+        streamId,
+        to: this.streams.instanceId,
+      });
     } catch (error) {
       // The stream never starts; the receiver gives it up after its idle timeout.
       refuse(new Error('the download did not start'));
+      receiving.catch(() => undefined);
+      throw error;
+    }
+    const recorded: AuditDetails = {
+      fileId,
+      folder: file.folder,
+      name: file.name,
+      version: request.version ?? file.version,
+      bytes: started.size,
+      range: range ? `${range.start}-${range.end}` : null,
+    };
+    try {
+      await this.record(caller, workspace, 'data.file.downloaded', recorded);
+    } catch (error) {
+      refuse(new Error('the download could not be recorded'));
       receiving.catch(() => undefined);
       throw error;
     }
@@ -278,6 +334,11 @@ export class FilesService {
         'download stream failed; response destroyed',
       );
       res.destroy();
+      const reason = streamFailure(error);
+      await this.record(caller, workspace, 'data.file.download_failed', recorded, reason).catch(
+        (auditError: unknown) =>
+          this.logger.error({ fileId, err: auditError }, 'a failed download was not recorded'),
+      );
     }
   }
 }
@@ -298,4 +359,9 @@ function writeWithBackpressure(res: ServerResponse, bytes: Buffer): Promise<void
     res.once('drain', onDrain);
     res.once('close', onClose);
   });
+}
+
+/** A machine-readable reason for a download that stopped: the stream's error code. */
+function streamFailure(error: unknown): string {
+  return error instanceof StreamError ? error.code : 'stream_failed';
 }

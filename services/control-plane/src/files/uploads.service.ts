@@ -232,6 +232,14 @@ export class UploadsService {
       { timeoutMs: this.bridgeTimeoutMs + Math.ceil(upload.size / (16 * 1024 * 1024)) * 1000 },
     );
     await this.repository.recordCompleted(upload, file.fileId);
+    await this.files.record(context, context.workspace, 'data.file.uploaded', {
+      fileId: file.fileId,
+      folder: file.folder,
+      name: file.name,
+      version: file.version,
+      bytes: file.size,
+      sha256: file.sha256,
+    });
     this.logger.info(
       { uploadId: id, fileId: file.fileId, version: file.version, size: file.size },
       'upload completed',
