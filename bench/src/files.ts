@@ -1,33 +1,13 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import * as tus from 'tus-js-client';
-import { DataSource } from 'typeorm';
-import { BridgeTopology } from '@causeway/bridge';
-import {
-  TEST_AMQP_URL,
-  createTestDatabase,
-  deleteBrokerObjects,
-  enrolNodeProcess,
-  eventually,
-  uniqueSuffix,
-} from '@causeway/testing';
-import { createControlPlane } from '@causeway/control-plane/dist/app';
-import { loadConfig } from '@causeway/control-plane/dist/config/config';
-import { EnrolmentService } from '@causeway/control-plane/dist/enrolment/enrolment.service';
-import { createRootLogger } from '@causeway/control-plane/dist/logging';
-import { NodesService } from '@causeway/control-plane/dist/nodes/nodes.service';
-import { SESSION_COOKIE } from '@causeway/control-plane/dist/sessions/session-cookie';
-import { SessionsService } from '@causeway/control-plane/dist/sessions/sessions.service';
-import { SigningKeysService } from '@causeway/control-plane/dist/trust/signing-keys.service';
-import { TenantsService } from '@causeway/control-plane/dist/tenants/tenants.service';
-import { UsersRepository } from '@causeway/control-plane/dist/users/users.repository';
 import { LocalDiskStore } from '@causeway/node/dist/storage/local-disk-store';
+import type { Ready } from './files-child';
 import { formatTable } from './load';
 
 const MiB = 1024 * 1024;
@@ -40,16 +20,6 @@ const DEFAULT_MIB = 1024;
 const SETUP_MS = 120_000;
 /** The whole benchmark is ended after this long. */
 export const FILES_HARD_LIMIT_MS = 600_000;
-const REPO_ROOT = join(__dirname, '..', '..');
-
-/** What the control-plane child reports once everything is ready. */
-interface Ready {
-  url: string;
-  ws: string;
-  cookie: string;
-  nodePid: number;
-  storageDir: string;
-}
 
 interface Transfer {
   bytes: number;
@@ -115,6 +85,64 @@ function peakRss(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/** CPU seconds (user + system) a process has used so far; 0 when it cannot be read. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The local RabbitMQ's Erlang VM, to show what the broker costs; undefined when not found. */
+function brokerPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'beam.smp') return Number(entry);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds per process over one transfer. */
+interface CpuUse {
+  controlPlane: number;
+  node: number;
+  client: number;
+  broker: number;
+}
+
+function cpuNow(pids: { cp: number; node: number; broker: number | undefined }): CpuUse {
+  return {
+    controlPlane: cpuSeconds(pids.cp),
+    node: cpuSeconds(pids.node),
+    client: cpuSeconds(process.pid),
+    broker: pids.broker === undefined ? 0 : cpuSeconds(pids.broker),
+  };
+}
+
+function cpuSince(before: CpuUse, after: CpuUse): CpuUse {
+  return {
+    controlPlane: after.controlPlane - before.controlPlane,
+    node: after.node - before.node,
+    client: after.client - before.client,
+    broker: after.broker - before.broker,
+  };
+}
+
+function cpuLine(what: string, use: CpuUse): string {
+  return (
+    `CPU seconds during the ${what}: control plane ${use.controlPlane.toFixed(1)}, ` +
+    `node ${use.node.toFixed(1)}, broker ${use.broker.toFixed(1)}, bench client ${use.client.toFixed(1)}\n`
+  );
+}
+
 /**
  * Uploads a file through the whole path (tus-js-client -> control plane -> bridge stream ->
  * node -> envelope encryption -> local disk) and downloads it back over HTTP, beside a direct
@@ -127,7 +155,9 @@ export async function runFiles(): Promise<void> {
   const size = benchBytes();
   const progress = (line: string): void => void process.stderr.write(`files: ${line}\n`);
   progress(`setting up a control plane, a node and a workspace (${size / MiB} MiB file)`);
-  const cp = fork(__filename, ['--control-plane'], {
+  // The control plane's code is loaded in the child only: this process (the bench client)
+  // stays small, so its garbage collections stay cheap on the CPU the transfers share.
+  const cp = fork(join(__dirname, 'files-child.js'), ['--control-plane'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((resolve) => cp.on('exit', (code) => resolve(code)));
@@ -155,10 +185,15 @@ export async function runFiles(): Promise<void> {
       throw new Error('the direct read did not return the bytes written');
     }
 
+    const pids = { cp: cp.pid ?? 0, node: ready.nodePid, broker: brokerPid() };
     progress('upload (tus)');
+    const beforeUpload = cpuNow(pids);
     const upload = await tusUpload(ready, size);
+    const afterUpload = cpuNow(pids);
     progress('download');
     const download = await httpDownload(ready, upload.fileId);
+    const uploadCpu = cpuSince(beforeUpload, afterUpload);
+    const downloadCpu = cpuSince(afterUpload, cpuNow(pids));
     if (download.bytes !== size || download.sha256 !== upload.sha256) {
       throw new Error(
         `the download (${download.bytes} bytes, SHA-256 ${download.sha256}) is not the upload ` +
@@ -169,8 +204,8 @@ export async function runFiles(): Promise<void> {
     const cpPeak = peakRss(cp.pid ?? 0);
     const nodePeak = peakRss(ready.nodePid);
     const benchPeak = peakRss(process.pid);
-    // Each PATCH's time (from the answer before it); the last one also waited for the node to
-    // read the whole file back and hash it before `files.upload.complete` answered.
+    // Each PATCH's time (from the answer before it); the last one also waited for
+    // `files.upload.complete` to answer.
     const patches = upload.responses.slice(1).map((at, i) => at - (upload.responses[i] ?? 0));
     const lastPatch = patches.at(-1) ?? 0;
     const others = patches.slice(0, -1).sort((a, b) => a - b);
@@ -201,8 +236,9 @@ export async function runFiles(): Promise<void> {
         `upload ratio ${uploadRatio.toFixed(2)}, download ratio ${downloadRatio.toFixed(2)} ` +
         `(whole path MB/s over direct MB/s)\n` +
         `tus PATCHes: ${patches.length}, median ${(medianPatch / 1000).toFixed(2)} s, ` +
-        `last ${(lastPatch / 1000).toFixed(2)} s (it includes the node's read-back and hash ` +
-        `of the whole file on completion)\n` +
+        `last ${(lastPatch / 1000).toFixed(2)} s (it includes the upload's completion)\n` +
+        cpuLine('upload', uploadCpu) +
+        cpuLine('download', downloadCpu) +
         `peak RSS (VmHWM): control plane ${mib(cpPeak)} MiB, node ${mib(nodePeak)} MiB, ` +
         `bench client ${mib(benchPeak)} MiB\n` +
         `files: ratio ${Math.min(uploadRatio, downloadRatio).toFixed(2)}\n`,
@@ -297,158 +333,4 @@ async function httpDownload(ready: Ready, fileId: string): Promise<Transfer> {
   }
   const got = await drain(res);
   return { ...got, elapsedMs: performance.now() - started };
-}
-
-/** In the child: a real control plane, an enrolled node process, a tenant, a workspace on the
- * node and a signed-in user who may write to it. Reports `Ready`, then cleans up on 'close'. */
-async function controlPlaneChild(): Promise<void> {
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanUp = async (): Promise<void> => {
-    for (const step of cleanups.reverse()) {
-      await step().catch((error: unknown) =>
-        process.stderr.write(`files: clean-up step failed: ${String(error)}\n`),
-      );
-    }
-  };
-  const closing = new Promise<void>((resolve) => {
-    process.on('message', (message) => message === 'close' && resolve());
-    process.on('disconnect', () => resolve());
-  });
-  try {
-    const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
-    const port = await freePort();
-    const config = loadConfig({
-      CAUSEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      CAUSEWAY_DATABASE_URL: db.url,
-      CAUSEWAY_AMQP_URL: TEST_AMQP_URL,
-      CAUSEWAY_ADMIN_TOKEN: `bench-token-${uniqueSuffix()}-${uniqueSuffix()}-${uniqueSuffix()}`,
-      CAUSEWAY_BRIDGE_NAMESPACE: `bench-${uniqueSuffix()}`,
-      CAUSEWAY_INSTANCE_ID: `bench-cp-${uniqueSuffix()}`,
-      CAUSEWAY_CA_SEAL_KEY: `bench-seal-key-${uniqueSuffix()}`,
-      CAUSEWAY_LOG_LEVEL: 'warn',
-      // The node reads the whole file back (decrypting and hashing it) before it answers
-      // `files.upload.complete`: several seconds for 1 GiB, more than the default 5 s bridge
-      // timeout when the machine is busy. See docs/bench.md.
-    });
-    const topology = new BridgeTopology(config.bridgeNamespace);
-    const nodeIds: string[] = [];
-    cleanups.push(async () => {
-      const { queues, exchanges } = topology.names(nodeIds, [config.instanceId]);
-      await deleteBrokerObjects(queues, exchanges, TEST_AMQP_URL);
-    });
-    // Logs go to stderr: stdout is the benchmark's results.
-    const app = await createControlPlane({
-      config,
-      logger: createRootLogger('warn', process.stderr),
-    });
-    cleanups.push(() => app.close());
-    await app.listen(port, '127.0.0.1');
-    const url = `http://127.0.0.1:${port}`;
-    const signingKeys = app.get(SigningKeysService);
-    if (signingKeys.enabled) await signingKeys.activeKey();
-
-    const tenant = await app.get(TenantsService).create({
-      slug: 'bench',
-      name: 'Bench',
-      region: 'eu-west',
-    });
-    const { token } = await app.get(EnrolmentService).createToken('bench', {});
-    const { nodeId, stateDir } = await enrolNodeProcess({
-      controlPlaneUrl: url,
-      token,
-      name: 'bench-node',
-    });
-    nodeIds.push(nodeId);
-    cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-    cleanups.push(async () => {
-      await app.get(NodesService).revoke(nodeId);
-    });
-    const node = spawn(process.execPath, [join(REPO_ROOT, 'services/node/dist/main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        CAUSEWAY_NODE_ID: nodeId,
-        CAUSEWAY_STATE_DIR: stateDir,
-        CAUSEWAY_HEARTBEAT_INTERVAL_MS: '1000',
-        CAUSEWAY_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 2, 2],
-    });
-    const nodeExited = new Promise<void>((resolve) => node.on('exit', () => resolve()));
-    cleanups.push(async () => {
-      if (node.exitCode === null && node.signalCode === null) node.kill('SIGKILL');
-      await nodeExited;
-    });
-    await eventually(async () => (await app.get(NodesService).get(nodeId)).status === 'online', {
-      timeoutMs: 30_000,
-      what: 'node online',
-    });
-
-    const admin = { authorization: `Bearer ${config.adminToken}` };
-    const created = await fetch(`${url}/api/v1/tenants/bench/workspaces`, {
-      method: 'POST',
-      headers: { ...admin, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench', node: nodeId }),
-    });
-    if (created.status !== 202) {
-      throw new Error(`creating the workspace answered ${created.status}: ${await created.text()}`);
-    }
-    const ws = ((await created.json()) as { id: string }).id;
-    await eventually(
-      async () => {
-        const res = await fetch(`${url}/api/v1/tenants/bench/workspaces/${ws}`, { headers: admin });
-        return ((await res.json()) as { state?: string }).state === 'ready';
-      },
-      { timeoutMs: 30_000, what: 'workspace ready' },
-    );
-
-    const user = await app
-      .get(UsersRepository)
-      .findOrCreate(tenant.id, 'bench@bench.test', 'bench@bench.test', new Date());
-    await app.get(DataSource).query(
-      `INSERT INTO role_assignments (id, tenant_id, role_name, principal, scope_type, created_at, created_by)
-       VALUES (gen_random_uuid(), $1, 'owner', $2, 'tenant', now(), 'bench')`,
-      [tenant.id, `user:${user.id}`],
-    );
-    const session = await app.get(SessionsService).open({
-      tenantId: tenant.id,
-      userId: user.id,
-      authMethod: 'password',
-      secondFactor: true,
-      ip: '127.0.0.1',
-      userAgent: 'bench',
-    });
-    const ready: Ready = {
-      url,
-      ws,
-      cookie: `${SESSION_COOKIE}=${session.token}`,
-      nodePid: node.pid ?? 0,
-      storageDir: join(stateDir, 'objects'),
-    };
-    process.send?.(ready);
-    await closing;
-  } finally {
-    await cleanUp();
-  }
-}
-
-/** A TCP port free right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-if (require.main === module && process.argv.includes('--control-plane')) {
-  controlPlaneChild().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(
-        `files: control plane failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exit(1);
-    },
-  );
 }

@@ -130,6 +130,18 @@ export const AUDIT_EVENTS = {
     severity: 'notice',
     description: 'A tenant was created.',
   },
+  'admin.tenant.delete_requested': {
+    category: 'administration',
+    severity: 'critical',
+    description:
+      "Deleting a tenant was asked for: its sessions ended and every workspace's deletion was sent to its node.",
+  },
+  'admin.tenant.deleted': {
+    category: 'administration',
+    severity: 'critical',
+    description:
+      "A tenant's deletion finished: every workspace's keys are destroyed and its nodes are revoked.",
+  },
   'config.tenant.changed': {
     category: 'configuration',
     severity: 'notice',
@@ -195,6 +207,12 @@ export const AUDIT_EVENTS = {
     category: 'data',
     severity: 'info',
     description: 'A file (or a new version of it) was uploaded to a workspace.',
+  },
+  'data.upload.cancelled': {
+    category: 'data',
+    severity: 'info',
+    description:
+      'An unfinished upload was cancelled (tus termination): the node dropped the parts it held.',
   },
   'data.file.downloaded': {
     category: 'data',

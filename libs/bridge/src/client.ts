@@ -337,7 +337,7 @@ export class BridgeClient {
     settle(this.channel, msg, generation, 'ack');
     if (!reply.ok) {
       const code = isErrorCode(reply.error.code) ? reply.error.code : 'internal_error';
-      waiting.reject(new CausewayError(code, reply.error.message));
+      waiting.reject(new CausewayError(code, reply.error.message, reply.error.details));
       return;
     }
     const result = BRIDGE_METHODS[waiting.method].result.safeParse(reply.result);

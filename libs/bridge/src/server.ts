@@ -9,6 +9,7 @@ import {
   HEADER_DELEGATION,
   isBridgeMethod,
   requestEnvelopeSchema,
+  wireDetails,
   type BridgeMethod,
   type DelegationClaims,
   type ErrorCode,
@@ -366,7 +367,12 @@ export class BridgeServer {
     } catch (error) {
       if (error instanceof CausewayError) {
         log().warn({ code: error.code }, error.message);
-        return { ...base, ok: false, error: { code: error.code, message: error.message } };
+        const details = wireDetails(error.details);
+        return {
+          ...base,
+          ok: false,
+          error: { code: error.code, message: error.message, ...(details ? { details } : {}) },
+        };
       }
       const errorId = randomUUID();
       log().error(

@@ -16,6 +16,11 @@ export const PERMISSIONS = {
     description: 'Read your own account, list or end your own sessions, set up your second factor.',
   },
   'tenants.create': { level: 'platform', description: 'Create tenants and list all tenants.' },
+  'tenants.delete': {
+    level: 'platform',
+    description:
+      "Delete a tenant: every workspace's keys are destroyed on its node, then its nodes are revoked.",
+  },
   'signing-keys.read': {
     level: 'platform',
     description: "List the control plane's delegation signing keys.",
@@ -102,6 +107,20 @@ export const PERMISSIONS = {
     description:
       'Delete a workspace: its files and, on the node, its keys, so its data can never be read again.',
   },
+  'keys.rotate': {
+    level: 'tenant',
+    description:
+      "Rotate a workspace's master key on its node now (its data keys are re-wrapped under the new key).",
+  },
+  'keys.read': {
+    level: 'tenant',
+    description:
+      "Read a workspace's key status: active master key version, rotation period and re-wrap jobs.",
+  },
+  'workspaces.manage': {
+    level: 'tenant',
+    description: "Change a workspace's settings (its storage quota).",
+  },
   'workspaces.read': {
     level: 'workspace',
     description: 'See a workspace and read its state.',
@@ -160,6 +179,7 @@ export const ROLE_TEMPLATES = {
       'users.read',
       'roles.read',
       'nodes.read',
+      'keys.read',
       'workspaces.read',
       'workspace.members.read',
     ],

@@ -25,6 +25,7 @@ import { TenantAdminModule } from './tenant-admin/tenant-admin.module';
 import { InvitationsModule } from './invitations/invitations.module';
 import { RolesModule } from './roles/roles.module';
 import { FilesModule } from './files/files.module';
+import { WorkspaceKeysModule } from './workspace-keys/workspace-keys.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -60,6 +61,7 @@ export class AppModule {
         InvitationsModule,
         RolesModule,
         FilesModule,
+        WorkspaceKeysModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

@@ -153,8 +153,12 @@ describe('authorisation matrix: every route × every role × own and other tenan
     expect(paths).toEqual(
       expect.arrayContaining([
         'GET /api/v1/tenants/:tenant/workspaces/:ws',
+        'PATCH /api/v1/tenants/:tenant/workspaces/:ws',
+        'DELETE /api/v1/workspaces/:ws/uploads/:upload',
         'PUT /api/v1/tenants/:tenant/allow-list',
         'GET /api/v1/tenants/:tenant/audit-events',
+        'POST /api/v1/tenants/:tenant/workspaces/:ws/keys/rotate',
+        'GET /api/v1/tenants/:tenant/workspaces/:ws/keys',
         'GET /api/v1/me',
       ]),
     );
@@ -197,7 +201,8 @@ describe('authorisation matrix: every route × every role × own and other tenan
     }
     expect(checked).toBeGreaterThan(300);
     expect(mismatches).toEqual([]);
-  });
+    // About a thousand requests, one after another: more than the default test time on a busy machine.
+  }, 240_000);
 
   it('shows a partner only the workspaces shared with them', async () => {
     for (const holder of PARTNER_ROLES) {

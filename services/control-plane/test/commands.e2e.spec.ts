@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ServiceProcess, eventually } from '@causeway/testing';
 import type { NodeView } from '../src/nodes/nodes.dto';
 import type { WorkspaceView } from '../src/workspaces/workspaces.dto';
@@ -98,7 +99,16 @@ describe('state-changing commands: outbox → bridge → node, applied exactly o
       .expect(202);
     // The node applies the command, records it, and dies before replying or acknowledging.
     await doomed.exited;
-    expect(doomed.logs().some((l) => l.msg === 'workspace provisioned')).toBe(true);
+    // Read from its database, not its log: a process killed this way may lose the log lines it
+    // had not yet written to the pipe.
+    const db = new Database(join(stack.stateDirOf(node.id), 'node.db'), { readonly: true });
+    try {
+      expect(
+        db.prepare('SELECT id FROM workspaces WHERE id = ?').get(created.body.id as string),
+      ).toEqual({ id: created.body.id });
+    } finally {
+      db.close();
+    }
 
     // From the same state directory: its completion records survived the crash.
     const restarted = stack.startNode(node.id);

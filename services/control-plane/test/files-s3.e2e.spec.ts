@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startS3Server, type S3Server } from '@causeway/testing';
+import { startS3Server, type S3Server, type ServiceProcess } from '@causeway/testing';
 import { Stack } from './harness';
 import { tusUpload } from './tus-client';
 
@@ -37,6 +37,8 @@ describe('workspace files on S3 storage (real control plane, node, RabbitMQ, Pos
   let s3: S3Server;
   let ws: string;
   let nodeId: string;
+  let node: ServiceProcess;
+  let s3Env: Record<string, string>;
   let editor: { userId: string; cookie: string };
   let viewer: { userId: string; cookie: string };
   const data = randomBytes(3 * MiB + 4321);
@@ -47,7 +49,7 @@ describe('workspace files on S3 storage (real control plane, node, RabbitMQ, Pos
     stack = await Stack.start();
     await stack.createTenant('acme');
     nodeId = (await stack.registerNode('acme', 'acme-s3-node')).id;
-    stack.startNode(nodeId, {
+    s3Env = {
       CAUSEWAY_STORAGE_DRIVER: 's3',
       CAUSEWAY_S3_ENDPOINT: s3.url,
       CAUSEWAY_S3_REGION: s3.region,
@@ -55,7 +57,8 @@ describe('workspace files on S3 storage (real control plane, node, RabbitMQ, Pos
       CAUSEWAY_S3_ACCESS_KEY: s3.accessKey,
       CAUSEWAY_S3_SECRET_KEY: s3.secretKey,
       CAUSEWAY_S3_PATH_STYLE: 'true',
-    });
+    };
+    node = stack.startNode(nodeId, s3Env);
     await stack.waitOnline(nodeId);
     ws = await stack.readyWorkspace('acme', 'shared', nodeId);
     editor = await stack.signedIn('acme', 'editor@partner.test', {
@@ -213,5 +216,39 @@ describe('workspace files on S3 storage (real control plane, node, RabbitMQ, Pos
       details: expect.objectContaining({ fileId, name: 'contract-signed.pdf', versions: 1 }),
     });
     expect(filesUnder(s3.directory).filter((f) => statSync(f).size >= MiB)).toEqual([]);
+  });
+
+  it('resumes an upload interrupted by a node restart, with the same bytes', async () => {
+    const big = randomBytes(3 * MiB + 999);
+    const first = await tusUpload(stack.url, ws, big, {
+      cookie: editor.cookie,
+      filename: 'resumed.bin',
+      abortAfterFirstChunk: true,
+    });
+    expect(first.url).toEqual(expect.any(String));
+
+    await node.stop();
+    node = stack.startNode(nodeId, s3Env);
+    await stack.waitOnline(nodeId);
+
+    const head = await fetch(new URL(first.url!, stack.url), {
+      method: 'HEAD',
+      headers: { cookie: editor.cookie, 'Tus-Resumable': '1.0.0' },
+    });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('upload-offset'))).toBe(MiB);
+
+    const resumed = await tusUpload(stack.url, ws, big, {
+      cookie: editor.cookie,
+      filename: 'resumed.bin',
+      uploadUrl: new URL(first.url!, stack.url).toString(),
+    });
+    expect(resumed.status).toBeUndefined();
+    const res = await fetch(
+      `${stack.url}/api/v1/workspaces/${ws}/files/${resumed.fileId}/content`,
+      { headers: { cookie: viewer.cookie } },
+    );
+    expect(res.status).toBe(200);
+    expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(big));
   });
 });

@@ -214,6 +214,7 @@ describe('tenants, data residency and partners (real stack, SMTP, oidc-provider)
       region: 'eu-west',
       retentionDays: 365,
       keyRotationDays: 90,
+      state: 'active',
       createdAt: created.body.createdAt,
     });
     // Tenants are the platform operator's; another tenant is not there for the owner.

@@ -4,6 +4,7 @@ import { delegationIssuer } from '@causeway/contracts';
 import { NodeBridge } from './bridge/node-bridge';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from './config/config';
 import { FilesService } from './files/files.service';
+import { UploadLifecycle } from './files/upload-lifecycle';
 import { DiagnosticsHandlers } from './diagnostics/diagnostics.handlers';
 import { NodeAudit } from './audit/node-audit';
 import { NodeStore } from './state/node-store';
@@ -12,7 +13,8 @@ import { TrustHandlers } from './trust/trust.handlers';
 import { TrustStore } from './trust/trust-store';
 import { WorkspacesHandlers } from './workspaces/workspaces.handlers';
 import { NodeKeys, resolveNodeSealSecret } from './keys';
-import { OBJECT_STORE, createObjectStore } from './storage';
+import { KeysHandlers } from './keys/keys.handlers';
+import { OBJECT_STORE, createObjectStore, type ObjectStore } from './storage';
 
 @Module({})
 export class NodeModule {
@@ -55,6 +57,16 @@ export class NodeModule {
         { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
         WorkspacesHandlers,
         FilesService,
+        {
+          provide: UploadLifecycle,
+          inject: [NodeStore, NodeKeys, OBJECT_STORE],
+          useFactory: (store: NodeStore, keys: NodeKeys, objects: ObjectStore) =>
+            new UploadLifecycle(store, keys, objects, {
+              sweepIntervalMs: config.uploadSweepIntervalMs,
+              logger,
+            }),
+        },
+        KeysHandlers,
         NodeBridge,
       ],
     };

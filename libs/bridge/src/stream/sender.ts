@@ -57,6 +57,13 @@ export interface SendOptions {
   chunkSize?: number;
   /** The stream fails when the receiver acknowledges nothing for this long. Default 60 s. */
   idleTimeoutMs?: number;
+  /**
+   * The SHA-256 (hex) the source's bytes must have, when the caller knows it (a stored file).
+   * The sender hashes every byte anyway; with this it checks that hash before it publishes the
+   * final chunk, and fails the stream with `source_failed` on a mismatch, so the receiver never
+   * completes it. The caller then need not hash the bytes a second time to verify them.
+   */
+  sha256?: string;
 }
 
 /** Counters for tests and metrics. */
@@ -93,6 +100,8 @@ interface Outgoing {
   finalIndex: number | undefined;
   sha256: string | undefined;
   size: number | undefined;
+  /** What the source must hash to (`SendOptions.sha256`), checked before the final chunk. */
+  expectedSha256: string | undefined;
   lastRewind: { acked: number; at: number } | undefined;
   driving: boolean;
   settled: boolean;
@@ -186,6 +195,7 @@ export class StreamSender {
         finalIndex: undefined,
         sha256: undefined,
         size: undefined,
+        expectedSha256: options.sha256?.toLowerCase(),
         lastRewind: undefined,
         driving: false,
         settled: false,
@@ -380,6 +390,12 @@ export class StreamSender {
       const chunk = await stream.reader.next();
       if (!chunk) return undefined;
       if (chunk.final) {
+        if (stream.expectedSha256 !== undefined && chunk.sha256 !== stream.expectedSha256) {
+          throw new StreamError(
+            'source_failed',
+            `the source of stream ${stream.streamId} has SHA-256 ${String(chunk.sha256)}, not the expected ${stream.expectedSha256}`,
+          );
+        }
         stream.finalIndex = chunk.index;
         stream.sha256 = chunk.sha256;
         stream.size = chunk.size;

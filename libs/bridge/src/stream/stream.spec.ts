@@ -259,6 +259,42 @@ describe('bridge streams (real RabbitMQ)', () => {
     expect(sink.digest()).toBe(sent.sha256);
   });
 
+  it('checks the source against an expected SHA-256 before the final chunk goes out', async () => {
+    const rx = await receiver(cpSide, connect('cp'));
+    const tx = await sender(nodeSide, connect('node'));
+    const size = 3 * MiB + 5;
+    const expected = await sha256Of(seededBytes('known', size));
+
+    const goodId = randomUUID();
+    const good = new TestSink();
+    const received = rx.accept({ streamId: goodId, from: nodeId, sink: good });
+    const sent = await tx.send({
+      streamId: goodId,
+      to: INSTANCE_ID,
+      source: seededBytes('known', size),
+      sha256: expected,
+    });
+    expect(sent).toEqual({ streamId: goodId, size, sha256: expected });
+    await expect(received).resolves.toEqual(sent);
+
+    const badId = randomUUID();
+    const bad = new TestSink();
+    const refused = rx.accept({ streamId: badId, from: nodeId, sink: bad });
+    refused.catch(() => undefined);
+    await expectStreamError(
+      tx.send({
+        streamId: badId,
+        to: INSTANCE_ID,
+        source: seededBytes('other', size),
+        sha256: expected,
+      }),
+      'source_failed',
+    );
+    await expectStreamError(refused, 'stream_cancelled');
+    expect(bad.finished).toBeUndefined();
+    expect(bad.size).toBeLessThan(size);
+  });
+
   it('sends an empty stream as one empty final chunk', async () => {
     const rx = await receiver(nodeSide, connect('node'));
     const tx = await sender(cpSide, connect('cp'));
@@ -530,7 +566,11 @@ describe('bridge streams (real RabbitMQ)', () => {
     expect(sink.digest()).toBe(result.sha256);
     // Every chunk written once; the new sender read the acknowledged ones without sending them.
     expect(sink.writes).toBe(chunks);
-    expect(tx2.stats.chunksSkipped).toBeGreaterThanOrEqual(20);
+    // 20 acknowledged, less one at most: a credit the receiver sent the first sender just before
+    // it closed (acked 18) can still wait in the instance's control queue and reach the second
+    // sender first, which then sends chunk 19 again (the receiver drops it as a duplicate). On
+    // a loaded machine that happens now and then.
+    expect(tx2.stats.chunksSkipped).toBeGreaterThanOrEqual(19);
     // At most a window of copies of what the first sender had in flight.
     expect(tx2.stats.chunksPublished).toBeLessThanOrEqual(chunks - tx2.stats.chunksSkipped + 16);
   });

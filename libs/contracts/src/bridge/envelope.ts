@@ -44,10 +44,53 @@ export const requestEnvelopeSchema = z.strictObject({
 });
 export type RequestEnvelope = z.infer<typeof requestEnvelopeSchema>;
 
+/** Most keys an error's `details` may carry across the bridge. */
+const MAX_DETAIL_KEYS = 16;
+const detailKeySchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/);
+const detailValueSchema = z.union([
+  z.string().max(256),
+  z.number().finite(),
+  z.boolean(),
+  z.null(),
+]);
+
+/**
+ * Machine-readable facts about an error (`reason`, `received`, `size`...): a small flat object of
+ * scalars, never a secret. Added to wire version 1 as an optional field: readers (the control
+ * plane) accept it before any node sends it, so the read side ships first.
+ */
+export const remoteErrorDetailsSchema = z
+  .record(detailKeySchema, detailValueSchema)
+  .refine((d) => Object.keys(d).length <= MAX_DETAIL_KEYS, {
+    message: `at most ${MAX_DETAIL_KEYS} details`,
+  });
+export type RemoteErrorDetails = z.infer<typeof remoteErrorDetailsSchema>;
+
 export const remoteErrorSchema = z.strictObject({
   code: z.string().min(1).max(64),
   message: z.string().max(1000),
+  details: remoteErrorDetailsSchema.optional(),
 });
+
+/**
+ * The part of an error's details that may cross the bridge: scalar values under well-formed
+ * keys (strings cut to 256 characters), at most 16; undefined when nothing is left. A sender
+ * must never produce a reply its reader would dead-letter.
+ */
+export function wireDetails(
+  details: Record<string, unknown> | undefined,
+): RemoteErrorDetails | undefined {
+  if (!details) return undefined;
+  const out: RemoteErrorDetails = {};
+  for (const [key, value] of Object.entries(details)) {
+    if (Object.keys(out).length >= MAX_DETAIL_KEYS) break;
+    if (!detailKeySchema.safeParse(key).success) continue;
+    if (typeof value === 'string') out[key] = value.slice(0, 256);
+    else if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
+    else if (typeof value === 'boolean' || value === null) out[key] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 
 const replyBase = {
   v: z.literal(ENVELOPE_VERSION),

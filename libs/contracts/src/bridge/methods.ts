@@ -27,6 +27,20 @@ const fileViewSchema = z.strictObject({
   updatedAt: z.iso.datetime(),
 });
 
+/** A master key rotation's re-wrap job on the node (see services/node/src/keys). */
+const rotationJobSchema = z.strictObject({
+  jobId: z.uuid(),
+  workspaceId: z.uuid(),
+  /** running, then done; superseded by a newer rotation; cancelled when the keys were destroyed. */
+  state: z.enum(['running', 'done', 'superseded', 'cancelled']),
+  /** The master key version the job re-wraps data keys under. */
+  keyVersion: z.number().int().positive(),
+  /** Data keys re-wrapped so far. */
+  rewrapped: z.number().int().nonnegative(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+});
+
 /**
  * Every operation a node answers, with the schema of its payload and of its result. Both sides
  * import this table, so a request and its handler cannot drift apart silently.
@@ -89,6 +103,25 @@ export const BRIDGE_METHODS = {
       objectsDeleted: z.number().int().nonnegative(),
     }),
   },
+  /**
+   * Sets (or, with null, removes) a workspace's storage quota in bytes; answers it with the bytes
+   * the workspace uses now (files' versions plus what open uploads reserved). A quota below the
+   * usage keeps what is stored and refuses new uploads. Setting a value is idempotent.
+   */
+  'workspace.quota.set': {
+    mutates: false,
+    permission: 'workspaces.manage',
+    payload: z.strictObject({
+      workspaceId: z.uuid(),
+      tenantId: z.uuid(),
+      quotaBytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable(),
+    }),
+    result: z.strictObject({
+      workspaceId: z.uuid(),
+      quotaBytes: z.number().int().nonnegative().nullable(),
+      usedBytes: z.number().int().nonnegative(),
+    }),
+  },
   // Workspace files (docs/design/files.md). Bytes travel over bridge streams; these calls only
   // set streams up and manage metadata. Each is idempotent by its own ids, hence not `mutates`.
   /** Starts (or, repeated, finds) a resumable upload; `received` is the committed offset. */
@@ -137,6 +170,18 @@ export const BRIDGE_METHODS = {
     permission: 'files.write',
     payload: z.strictObject({ uploadId: z.uuid() }),
     result: fileViewSchema,
+  },
+  /**
+   * Cancels an unfinished upload (tus termination, or its expiry): the node drops its committed
+   * parts (data keys, then objects, then rows) and any part in progress, and releases the quota
+   * it reserved. Idempotent (`dropped: false` when nothing was left); an upload that already
+   * became a file is `conflict` with details `reason: upload_complete`.
+   */
+  'files.upload.abort': {
+    mutates: false,
+    permission: 'files.write',
+    payload: z.strictObject({ uploadId: z.uuid() }),
+    result: z.strictObject({ uploadId: z.uuid(), dropped: z.boolean() }),
   },
   'files.list': {
     mutates: false,
@@ -206,6 +251,62 @@ export const BRIDGE_METHODS = {
       size: fileSizeSchema,
       totalSize: fileSizeSchema,
       sha256: sha256Schema,
+    }),
+  },
+  // Workspace master keys (docs/admin/keys.md). Rotation makes a new master key version active
+  // at once and re-wraps the workspace's data keys under it in a resumable job on the node.
+  /**
+   * Starts a rotation of a workspace's master key and answers with its re-wrap job as it
+   * stands (usually `running`). Idempotent by `jobId`, chosen by the caller: a repeated request
+   * answers the same job instead of rotating again.
+   */
+  'keys.rotate': {
+    mutates: false,
+    permission: 'keys.rotate',
+    payload: z.strictObject({ workspaceId: z.uuid(), tenantId: z.uuid(), jobId: z.uuid() }),
+    result: rotationJobSchema,
+  },
+  /** A workspace's keys as the node holds them: active version, period, recent re-wrap jobs. */
+  'keys.status': {
+    mutates: false,
+    permission: 'keys.read',
+    payload: z.strictObject({ workspaceId: z.uuid() }),
+    result: z.strictObject({
+      workspaceId: z.uuid(),
+      activeVersion: z.number().int().positive(),
+      /** When the workspace's first master key was made. */
+      createdAt: z.iso.datetime(),
+      /** When the active version was made by a rotation; null before the first rotation. */
+      rotatedAt: z.iso.datetime().nullable(),
+      /** Older versions still alive because a re-wrap job has not finished with them. */
+      retiringVersions: z.array(z.number().int().positive()),
+      /** The tenant's rotation period as the node last received it; null = never received. */
+      rotationDays: z.number().int().nonnegative().nullable(),
+      /** The revision of that period (see `keys.policy.set`); 0 = never received. */
+      policyRevision: z.number().int().nonnegative(),
+      /** When the node's scheduler rotates next; null when no period applies. */
+      nextRotationDueAt: z.iso.datetime().nullable(),
+      /** Running jobs first, then the most recent ones (at most 20). */
+      jobs: z.array(rotationJobSchema).max(20),
+    }),
+  },
+  /**
+   * Gives the node its tenant's key-rotation period (0 = no rotation by age). Sent through the
+   * outbox when the setting changes, and again whenever the node comes back online. The node
+   * keeps the highest `revision` it saw, so late or repeated copies never undo a newer setting.
+   */
+  'keys.policy.set': {
+    mutates: true,
+    permission: 'tenant.settings.manage',
+    payload: z.strictObject({
+      tenantId: z.uuid(),
+      rotationDays: z.number().int().min(0).max(3650),
+      revision: z.number().int().positive(),
+    }),
+    result: z.strictObject({
+      rotationDays: z.number().int().nonnegative(),
+      revision: z.number().int().positive(),
+      applied: z.boolean(),
     }),
   },
   /**

@@ -21,12 +21,20 @@ export interface EncryptStreamOptions {
   objectId: string;
   /** Plaintext bytes per chunk, 64 KiB to 16 MiB; 1 MiB by default. Stored in the header. */
   chunkSize?: number;
+  /**
+   * Whether to compute the plaintext's SHA-256 (default true). A caller that already hashes
+   * every byte it writes (a verified bridge stream, say) turns it off rather than pay twice.
+   */
+  sha256?: boolean;
 }
 
 /** What an encrypt stream reports once it has written its final chunk. */
 export interface EncryptSummary {
-  /** SHA-256 of the plaintext, hex: compare with what the sender announced, store as metadata. */
-  plaintextSha256: string;
+  /**
+   * SHA-256 of the plaintext, hex: compare with what the sender announced, store as metadata.
+   * Undefined when the stream was created with `sha256: false`.
+   */
+  plaintextSha256: string | undefined;
   plaintextBytes: number;
   /** Bytes written out, header included: the size of the stored object. */
   ciphertextBytes: number;
@@ -46,7 +54,7 @@ export class EnvelopeEncryptStream extends Transform {
   private readonly context: ChunkContext;
   private readonly chunkSize: number;
   private readonly pending: Buffer;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash | undefined;
   private readonly outcome = new Outcome<EncryptSummary>();
   private filled = 0;
   private index = 0;
@@ -63,6 +71,7 @@ export class EnvelopeEncryptStream extends Transform {
       aad: new ChunkAad(idBytes(options.objectId, 'object id'), chunkSize),
     };
     this.pending = Buffer.alloc(chunkSize);
+    this.hash = options.sha256 === false ? undefined : createHash('sha256');
   }
 
   /** Resolves with the summary after the final chunk; rejects if the stream fails. */
@@ -72,7 +81,7 @@ export class EnvelopeEncryptStream extends Transform {
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.hash.update(data);
+      this.hash?.update(data);
       this.plaintextBytes += data.length;
       let offset = 0;
       while (offset < data.length) {
@@ -102,7 +111,7 @@ export class EnvelopeEncryptStream extends Transform {
       const parts = this.encryptChunk(this.pending.subarray(0, this.filled), true);
       this.pending.fill(0);
       this.summary = {
-        plaintextSha256: this.hash.digest('hex'),
+        plaintextSha256: this.hash?.digest('hex'),
         plaintextBytes: this.plaintextBytes,
         ciphertextBytes: this.ciphertextBytes,
         chunks: this.index,

@@ -138,6 +138,23 @@ describe('envelope encryption', () => {
       expect(sha256(output)).toBe(summary.plaintextSha256);
     });
 
+    it('skips its own SHA-256 when asked, and the ciphertext still decrypts', async () => {
+      const plain = randomBytes(2 * CS + 77);
+      const stream = createEncryptStream({
+        dataKey: key,
+        objectId: OBJECT_ID,
+        chunkSize: CS,
+        sha256: false,
+      });
+      const out = collector();
+      await pipeline(Readable.from(pieces(plain)), stream, out.sink);
+      const summary = await stream.result();
+      expect(summary).toMatchObject({ plaintextSha256: undefined, plaintextBytes: plain.length });
+      const { output, error } = await decrypt(out.bytes(), { key });
+      expect(error).toBeUndefined();
+      expect(output.equals(plain)).toBe(true);
+    });
+
     it('uses 1 MiB chunks by default and reads them back', async () => {
       const plain = randomBytes(2 * DEFAULT_CHUNK_SIZE + 4321);
       const { ciphertext, summary } = await encrypt(plain, { key, pieceSize: 300_000 });

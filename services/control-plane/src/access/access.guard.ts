@@ -86,7 +86,7 @@ export class AccessGuard implements CanActivate {
     const params = req.params as Record<string, string | undefined>;
     const slug = params['tenant'];
     const workspaceParam = params['ws'] ?? params['workspace'];
-    if (level === 'platform' || (slug === undefined && workspaceParam === undefined)) {
+    if (slug === undefined && (level === 'platform' || workspaceParam === undefined)) {
       throw new CausewayError('forbidden', 'This is for the platform operator.');
     }
     if (slug !== undefined) {
@@ -94,6 +94,10 @@ export class AccessGuard implements CanActivate {
       if (!tenant || tenant.id !== access.tenantId) {
         throw new CausewayError('not_found', `No tenant "${slug}" exists.`);
       }
+    }
+    // Checked after the tenant, so that another tenant is answered 404 here too.
+    if (level === 'platform') {
+      throw new CausewayError('forbidden', 'This is for the platform operator.');
     }
     const target: AccessTarget = {};
     if (workspaceParam !== undefined) {

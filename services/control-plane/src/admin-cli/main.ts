@@ -28,6 +28,8 @@ Usage:
   causeway users add --tenant S --email E [--name N] [--partner]
   causeway users disable --tenant S --user ID
   causeway users enable --tenant S --user ID
+  causeway keys rotate --tenant S --workspace W
+  causeway keys status --tenant S --workspace W
 
 Options:
   --url URL     the control plane (default $CAUSEWAY_URL or http://127.0.0.1:8080)
@@ -368,6 +370,35 @@ async function run(argv: string[]): Promise<number> {
       out(
         data,
         `${cell(data.email)} ${data.disabled ? 'disabled (signed out everywhere)' : 'enabled'}`,
+      );
+      return 0;
+    }
+    case 'keys rotate': {
+      const ws = encodeURIComponent(need(flags.workspace, '--workspace'));
+      const data = await api.call<Row>('POST', `${tenantPath()}/workspaces/${ws}/keys/rotate`);
+      out(
+        data,
+        `master key version ${cell(data.keyVersion)} active; re-wrap job ${cell(data.jobId)} ${cell(data.state)} (follow it with "causeway keys status")`,
+      );
+      return 0;
+    }
+    case 'keys status': {
+      const ws = encodeURIComponent(need(flags.workspace, '--workspace'));
+      const data = await api.call<Row & { jobs: Row[] }>(
+        'GET',
+        `${tenantPath()}/workspaces/${ws}/keys`,
+      );
+      out(
+        data,
+        `active version ${cell(data.activeVersion)}, rotated ${cell(data.rotatedAt)}, period ${cell(data.rotationDays)} day(s), next ${cell(data.nextRotationDueAt)}\n` +
+          table(data.jobs, [
+            'jobId',
+            'state',
+            'keyVersion',
+            'rewrapped',
+            'startedAt',
+            'finishedAt',
+          ]),
       );
       return 0;
     }

@@ -14,6 +14,9 @@ import { SignIn1795490000000 } from './migrations/1795490000000-sign-in';
 import { Roles1795500000000 } from './migrations/1795500000000-roles';
 import { WorkspaceDeletion1795510000000 } from './migrations/1795510000000-workspace-deletion';
 import { Uploads1795520000000 } from './migrations/1795520000000-uploads';
+import { KeyRotationRevision1795541000000 } from './migrations/1795541000000-key-rotation-revision';
+import { UploadLifecycle1795536000000 } from './migrations/1795536000000-upload-lifecycle';
+import { TenantDeletion1795560000000 } from './migrations/1795560000000-tenant-deletion';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -41,6 +44,9 @@ export const MIGRATIONS = [
   Roles1795500000000,
   WorkspaceDeletion1795510000000,
   Uploads1795520000000,
+  UploadLifecycle1795536000000,
+  KeyRotationRevision1795541000000,
+  TenantDeletion1795560000000,
 ];
 
 /**

@@ -49,7 +49,7 @@ export class EnrolmentService {
     input: unknown,
   ): Promise<JoinTokenView & { token: string }> {
     const { region, ttlSeconds } = parseInput(createJoinTokenSchema, input ?? {}, 'join token');
-    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const tenant = await this.tenants.getActiveBySlug(tenantSlug);
     if (region !== undefined && region !== tenant.region) {
       throw new CausewayError(
         'validation_failed',

@@ -171,8 +171,9 @@ export class FilesController {
 }
 
 /**
- * The tus endpoint (https://tus.io, creation extension): POST creates an upload, HEAD (served by
- * the GET route, as Express does) says its offset, PATCH sends the next bytes.
+ * The tus endpoint (https://tus.io; extensions creation, termination, expiration): POST creates an
+ * upload, HEAD (served by the GET route, as Express does) says its offset, PATCH sends the next
+ * bytes, DELETE cancels an unfinished upload.
  */
 @ApiTags('files')
 @ApiBearerAuth()
@@ -214,6 +215,22 @@ export class UploadsController {
     summary: 'Send the next bytes of a tus upload (application/offset+octet-stream)',
   })
   write(
+    @Param('ws') ws: string,
+    @Req() req: Request,
+    @Res() res: Response,
+    @RequestId() requestId: string,
+    @Caller() principal: Principal,
+  ): Promise<void> {
+    return this.handle(ws, req, res, { principal, requestId });
+  }
+
+  @Delete(':upload')
+  @RequirePermission('files.write')
+  @ApiOperation({
+    summary:
+      'Cancel an unfinished tus upload (termination): the node drops what it received; 204. A finished upload answers 409.',
+  })
+  terminate(
     @Param('ws') ws: string,
     @Req() req: Request,
     @Res() res: Response,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { returnedRows } from '../common/returned-rows';
 
 /** Where a workspace lives: what a call to its node needs. */
 export interface HostedWorkspace {
@@ -123,6 +124,17 @@ export class FilesRepository {
        WHERE id = $1 AND workspace_id = $2 AND tenant_id = $3`,
       [upload.id, upload.workspaceId, upload.tenantId, fileId],
     );
+  }
+
+  /** Deletes every upload record that expired before `now`; returns how many. */
+  async deleteExpiredUploads(now: Date): Promise<number> {
+    const rows = returnedRows(
+      await this.db.query<unknown[] | [unknown[], number]>(
+        'DELETE FROM uploads WHERE expires_at < $1 RETURNING id',
+        [now],
+      ),
+    );
+    return rows.length;
   }
 
   async deleteUpload(upload: UploadRecord): Promise<void> {

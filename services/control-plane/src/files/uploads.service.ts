@@ -8,10 +8,12 @@ import { DataStore, Upload } from '@tus/utils';
 import { Server } from '@tus/server';
 import { CausewayError, ERROR_CATALOGUE, MAX_FILE_SIZE } from '@causeway/contracts';
 import { asCausewayError } from '../common/domain-errors';
+import { Clock } from '../common/clock';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { FileStreams } from './file-streams';
 import { FilesRepository, type HostedWorkspace, type UploadRecord } from './files.repository';
 import { FilesService, type FileCaller } from './files.service';
+import { UploadLocks } from './upload-locker';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,6 +21,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 interface UploadContext extends FileCaller {
   workspace: HostedWorkspace;
 }
+
+/**
+ * How long an upload may stay unfinished: the node drops it after this too, and the
+ * housekeeping sweep deletes its record.
+ */
+export const UPLOAD_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 
 /** Header of the last tus answer of an upload: the id of the file it became. */
 export const UPLOAD_FILE_ID_HEADER = 'Upload-File-Id';
@@ -30,7 +38,20 @@ export const UPLOAD_FILE_ID_HEADER = 'Upload-File-Id';
 class RelayStore extends DataStore {
   constructor(private readonly uploads: UploadsService) {
     super();
-    this.extensions = ['creation', 'creation-with-upload'];
+    this.extensions = ['creation', 'creation-with-upload', 'termination', 'expiration'];
+  }
+
+  override remove(id: string): Promise<void> {
+    return this.uploads.remove(id);
+  }
+
+  /** tus answers `Upload-Expires`, and 410 for an upload past it. */
+  override getExpiration(): number {
+    return UPLOAD_LIFETIME_MS;
+  }
+
+  override deleteExpired(): Promise<number> {
+    return this.uploads.deleteExpired();
   }
 
   override create(upload: Upload): Promise<Upload> {
@@ -63,12 +84,16 @@ export class UploadsService {
     private readonly streams: FileStreams,
     @Inject(CONFIG) config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    locks: UploadLocks,
+    private readonly clock: Clock,
   ) {
     logger.setContext('UploadsService');
     this.bridgeTimeoutMs = config.bridgeTimeoutMs;
     this.tus = new Server({
       path: '/api/v1/workspaces/uploads',
       datastore: new RelayStore(this),
+      // One writer per upload across all control-plane instances (PostgreSQL advisory locks).
+      locker: locks.locker,
       maxSize: MAX_FILE_SIZE,
       namingFunction: () => randomUUID(),
       // Relative: the upload URL is the creation URL plus the id, whatever the Host header says.
@@ -217,13 +242,48 @@ export class UploadsService {
     });
   }
 
+  /**
+   * tus termination: the node drops the unfinished upload (its parts' keys, objects and rows, and
+   * the quota it reserved), then its record goes. A finished upload is a file and stays.
+   */
+  async remove(id: string): Promise<void> {
+    const context = this.current();
+    const upload = await this.record(id);
+    if (upload.fileId !== null) {
+      throw new CausewayError(
+        'conflict',
+        `This upload is finished: it became file ${upload.fileId}, which stays. Delete the file instead.`,
+        { reason: 'upload_complete', fileId: upload.fileId },
+      );
+    }
+    this.files.assertMayUse(context, context.workspace, upload.folder, 'files.write');
+    const { dropped } = await this.files.call(context, context.workspace, 'files.upload.abort', {
+      uploadId: id,
+    });
+    await this.repository.deleteUpload(upload);
+    this.logger.info({ uploadId: id, dropped }, 'upload terminated');
+    await this.files.record(context, context.workspace, 'data.upload.cancelled', {
+      uploadId: id,
+      folder: upload.folder,
+      name: upload.name,
+      size: upload.size,
+      dropped,
+    });
+  }
+
+  /** Deletes the records of uploads past their expiry (the node drops their bytes itself). */
+  deleteExpired(): Promise<number> {
+    return this.repository.deleteExpiredUploads(this.clock.now());
+  }
+
   /** Turns the fully received upload into a file (idempotent on the node). */
   private async complete(id: string): Promise<string> {
     const context = this.current();
     const upload = await this.record(id);
     if (upload.fileId !== null) return upload.fileId;
-    // The node reads the whole file back to compute its SHA-256 before it answers: allow for
-    // that (at a pessimistic 16 MiB/s) on top of the usual bridge timeout.
+    // The node usually has the file's SHA-256 already (hashed as the parts arrived); after a
+    // node restart during the upload it reads the whole file back to compute it before it
+    // answers: allow for that (at a pessimistic 16 MiB/s) on top of the usual bridge timeout.
     const file = await this.files.call(
       context,
       context.workspace,
@@ -256,7 +316,12 @@ export class UploadsService {
     if (typed) {
       return {
         status_code: typed.status,
-        body: JSON.stringify({ code: typed.code, message: typed.message, requestId }),
+        body: JSON.stringify({
+          code: typed.code,
+          message: typed.message,
+          ...(typed.details ? { details: typed.details } : {}),
+          requestId,
+        }),
       };
     }
     if ('status_code' in error && error.status_code < 500) return undefined;

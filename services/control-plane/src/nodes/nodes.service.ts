@@ -15,8 +15,13 @@ import type { NodeEntity } from './node.entity';
 import type { NodeView } from './nodes.dto';
 import { NodesRepository } from './nodes.repository';
 
+/** Told when a node comes back online or restarted (it may have missed commands meanwhile). */
+export type NodeReturnListener = (node: { id: string; tenantId: string }) => void;
+
 @Injectable()
 export class NodesService implements OnApplicationBootstrap {
+  private readonly returnListeners = new Set<NodeReturnListener>();
+
   constructor(
     private readonly nodes: NodesRepository,
     private readonly tenants: TenantsService,
@@ -142,6 +147,7 @@ export class NodesService implements OnApplicationBootstrap {
       beat.state === 'up' &&
       (!this.isOnline(before) || before.startedAt?.toISOString() !== beat.startedAt);
     if (returning) {
+      for (const listener of this.returnListeners) listener(before);
       this.rpc
         .pushKeys(before, `keys-on-return-${beat.nodeId}`)
         .catch((error: unknown) =>
@@ -151,6 +157,14 @@ export class NodesService implements OnApplicationBootstrap {
           ),
         );
     }
+  }
+
+  /**
+   * Registers a listener for nodes coming back (see recordHeartbeat): how other capabilities
+   * resend state a node may have missed while offline, without this service knowing them.
+   */
+  onNodeReturned(listener: NodeReturnListener): void {
+    this.returnListeners.add(listener);
   }
 
   async ping(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { CausewayError } from '@causeway/contracts';
 import { returnedRows } from '../common/returned-rows';
 import { hasSecondFactorSql } from '../users/users.repository';
 
@@ -25,25 +26,38 @@ export interface SessionRow {
 export class SessionsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  /**
+   * Opens a session only in a tenant that is not being deleted. The tenant row is share-locked,
+   * so a deletion running at the same moment either waits for this session (and ends it) or
+   * wins (and no session is made).
+   */
   async insert(row: Omit<SessionRow, 'revoked_at' | 'revoked_reason'>): Promise<void> {
-    await this.db.query(
-      `INSERT INTO sessions (id, token_hash, user_id, tenant_id, auth_method, second_factor, ip,
-         user_agent, created_at, last_seen_at, absolute_expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        row.id,
-        row.token_hash,
-        row.user_id,
-        row.tenant_id,
-        row.auth_method,
-        row.second_factor,
-        row.ip,
-        row.user_agent,
-        row.created_at,
-        row.last_seen_at,
-        row.absolute_expires_at,
-      ],
+    const inserted = returnedRows<{ id: string }>(
+      await this.db.query(
+        `INSERT INTO sessions (id, token_hash, user_id, tenant_id, auth_method, second_factor, ip,
+           user_agent, created_at, last_seen_at, absolute_expires_at)
+         SELECT $1::uuid, $2::text, $3::uuid, $4::uuid, $5::text, $6::boolean, $7::text,
+           $8::text, $9::timestamptz, $10::timestamptz, $11::timestamptz
+         WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $4 AND state = 'active' FOR SHARE)
+         RETURNING id`,
+        [
+          row.id,
+          row.token_hash,
+          row.user_id,
+          row.tenant_id,
+          row.auth_method,
+          row.second_factor,
+          row.ip,
+          row.user_agent,
+          row.created_at,
+          row.last_seen_at,
+          row.absolute_expires_at,
+        ],
+      ),
     );
+    if (inserted.length === 0) {
+      throw new CausewayError('not_found', 'This tenant no longer exists.');
+    }
   }
 
   /** The session, and whether its user has a second factor of their own. */

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiBody,
   ApiCreatedResponse,
@@ -14,11 +15,14 @@ import { nodeListSchema } from '../nodes/nodes.dto';
 import {
   createTenantWithOwnerSchema,
   createdTenantSchema,
+  deleteTenantSchema,
   tenantListSchema,
   tenantViewSchema,
   updateTenantSettingsSchema,
 } from '../tenants/tenants.dto';
+import { RequestId } from '../common/request-id';
 import { TenantAdminService } from './tenant-admin.service';
+import { TenantDeletion } from './tenant-deletion.service';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
 
@@ -26,7 +30,10 @@ const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<s
 @ApiBearerAuth()
 @Controller('api/v1/tenants')
 export class TenantAdminController {
-  constructor(private readonly tenants: TenantAdminService) {}
+  constructor(
+    private readonly tenants: TenantAdminService,
+    private readonly deletion: TenantDeletion,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -65,6 +72,33 @@ export class TenantAdminController {
   @ApiOkResponse({ schema: schema(tenantViewSchema) })
   update(@Param('tenant') tenant: string, @Body() body: unknown, @Caller() caller: Principal) {
     return this.tenants.update(tenant, body, caller.subject);
+  }
+
+  @Delete(':tenant')
+  @HttpCode(202)
+  @RequirePermission('tenants.delete')
+  @ApiOperation({
+    summary: 'Delete a tenant (platform operator): `{ "confirm": "<slug>" }`',
+    description:
+      "Ends every session at once, then deletes every workspace on its node (keys destroyed first, so the data can no longer be read) and, when none is left, revokes the tenant's nodes. `state` is `deleting` until then, `deleted` after. Cannot be undone.",
+  })
+  @ApiBody({ schema: schema(deleteTenantSchema) })
+  @ApiAcceptedResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        state: { type: 'string', enum: ['deleting', 'deleted'] },
+        workspacesDeleting: { type: 'integer' },
+      },
+    },
+  })
+  remove(
+    @Param('tenant') tenant: string,
+    @Body() body: unknown,
+    @Caller() caller: Principal,
+    @RequestId() requestId: string,
+  ) {
+    return this.deletion.request(tenant, body, { requestId, subject: caller.subject });
   }
 
   @Get(':tenant/nodes')

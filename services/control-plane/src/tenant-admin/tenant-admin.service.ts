@@ -18,6 +18,7 @@ import {
 } from '../tenants/tenants.dto';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { TenantsService } from '../tenants/tenants.service';
+import { KeyPolicySync } from '../workspace-keys/key-policy-sync';
 
 export type CreatedTenant = z.infer<typeof createdTenantSchema>;
 
@@ -29,6 +30,7 @@ export function tenantView(t: TenantEntity): TenantView {
     region: t.region,
     retentionDays: t.retentionDays,
     keyRotationDays: t.keyRotationDays,
+    state: t.state,
     createdAt: t.createdAt.toISOString(),
   };
 }
@@ -54,6 +56,7 @@ export class TenantAdminService {
     private readonly nodeService: NodesService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly keyPolicy: KeyPolicySync,
   ) {}
 
   /**
@@ -204,7 +207,12 @@ export class TenantAdminService {
           change.keyRotationDays ?? before.keyRotationDays,
         ],
       );
+      // The nodes rotate by this period: queued for them in this same transaction.
+      if (details['keyRotationDays'] !== undefined) {
+        await this.keyPolicy.changed(manager, tenant.id, actor);
+      }
     });
+    if (details['keyRotationDays'] !== undefined) this.keyPolicy.notify();
     if (Object.keys(details).length > 0) {
       await this.audit.record({
         tenantId: tenant.id,

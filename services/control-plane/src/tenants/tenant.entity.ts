@@ -24,6 +24,10 @@ export class TenantEntity {
   @Column('integer', { name: 'key_rotation_days', default: 90 })
   keyRotationDays!: number;
 
+  /** `deleting` while the nodes destroy its workspaces' keys, then `deleted`. */
+  @Column('text', { default: 'active' })
+  state!: 'active' | 'deleting' | 'deleted';
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

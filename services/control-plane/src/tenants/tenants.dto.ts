@@ -37,6 +37,8 @@ export const tenantViewSchema = z.object({
   region: z.string(),
   retentionDays: z.number().int(),
   keyRotationDays: z.number().int(),
+  /** `deleting` while its nodes destroy its workspaces' keys, then `deleted`. */
+  state: z.enum(['active', 'deleting', 'deleted']),
   createdAt: z.iso.datetime(),
 });
 export type TenantView = z.infer<typeof tenantViewSchema>;
@@ -64,3 +66,6 @@ export const createdTenantSchema = tenantViewSchema.extend({
     })
     .nullable(),
 });
+
+/** Deleting a tenant is confirmed by repeating its identifier. */
+export const deleteTenantSchema = z.strictObject({ confirm: z.string() });

@@ -21,7 +21,7 @@ export class TenantsRepository {
   }
 
   async insert(
-    tenant: Omit<TenantEntity, 'createdAt' | 'retentionDays' | 'keyRotationDays'> &
+    tenant: Omit<TenantEntity, 'createdAt' | 'retentionDays' | 'keyRotationDays' | 'state'> &
       Partial<Pick<TenantEntity, 'retentionDays' | 'keyRotationDays'>>,
   ): Promise<TenantEntity> {
     await this.tenants.insert(tenant);

@@ -26,4 +26,13 @@ export class TenantsService {
     if (!tenant) throw new CausewayError('not_found', `No tenant "${slug}" exists.`);
     return tenant;
   }
+
+  /** The tenant, if nothing new may still be added to it (it is not being deleted). */
+  async getActiveBySlug(slug: string): Promise<TenantEntity> {
+    const tenant = await this.getBySlug(slug);
+    if (tenant.state !== 'active') {
+      throw new CausewayError('conflict', `Tenant "${slug}" is ${tenant.state}.`);
+    }
+    return tenant;
+  }
 }

@@ -26,6 +26,17 @@ export class WorkspaceEntity {
   @Column('text', { name: 'error_message', nullable: true })
   errorMessage!: string | null;
 
+  /** Storage quota in bytes (null: none), as last set on the node. */
+  @Column('bigint', {
+    name: 'quota_bytes',
+    nullable: true,
+    transformer: {
+      to: (value: number | null | undefined) => value,
+      from: (value: string | null) => (value === null ? null : Number(value)),
+    },
+  })
+  quotaBytes!: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -14,10 +14,13 @@ import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
 import {
   createWorkspaceSchema,
+  updateWorkspaceSchema,
   workspaceListSchema,
   workspaceMemberListSchema,
   workspaceViewSchema,
+  workspaceWithUsageSchema,
 } from './workspaces.dto';
+import { WorkspaceQuotaService } from './workspace-quota.service';
 import { WorkspacesService } from './workspaces.service';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
@@ -27,7 +30,10 @@ const workspaceId = z.uuid({ error: 'a workspace id is a UUID' });
 @ApiBearerAuth()
 @Controller('api/v1/tenants/:tenant/workspaces')
 export class WorkspacesController {
-  constructor(private readonly workspaces: WorkspacesService) {}
+  constructor(
+    private readonly workspaces: WorkspacesService,
+    private readonly quota: WorkspaceQuotaService,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -81,6 +87,28 @@ export class WorkspacesController {
   @ApiOkResponse({ schema: schema(workspaceViewSchema) })
   get(@Param('tenant') tenant: string, @Param('ws') ws: string) {
     return this.workspaces.get(tenant, parseInput(workspaceId, ws, 'workspace id'));
+  }
+
+  @Patch(':ws')
+  @RequirePermission('workspaces.manage')
+  @ApiOperation({
+    summary: "Change a workspace's settings: its storage quota (`{ quotaBytes }`, null for none)",
+    description:
+      'The node applies the quota first and reports the bytes in use (files with all their versions, plus what unfinished uploads reserved). A quota below that keeps what is stored and refuses new uploads with 413 quota_exceeded.',
+  })
+  @ApiBody({ schema: schema(updateWorkspaceSchema) })
+  @ApiOkResponse({ schema: schema(workspaceWithUsageSchema) })
+  update(
+    @Param('tenant') tenant: string,
+    @Param('ws') ws: string,
+    @Body() body: unknown,
+    @RequestId() requestId: string,
+    @Caller() caller: Principal,
+  ) {
+    return this.quota.update(tenant, parseInput(workspaceId, ws, 'workspace id'), body, {
+      requestId,
+      subject: caller.subject,
+    });
   }
 
   @Delete(':ws')

@@ -14,10 +14,29 @@ export const workspaceViewSchema = z.object({
   name: z.string(),
   state: z.enum(['provisioning', 'ready', 'failed', 'deleting']),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** Storage quota in bytes; null when the workspace has none. */
+  quotaBytes: z.number().int().nonnegative().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
 export type WorkspaceView = z.infer<typeof workspaceViewSchema>;
+/** A change of a workspace's settings; `quotaBytes: null` removes the quota. */
+export const updateWorkspaceSchema = z.strictObject({
+  quotaBytes: z
+    .number({ error: 'quotaBytes is a whole number of bytes, or null for no quota' })
+    .int()
+    .nonnegative()
+    .max(Number.MAX_SAFE_INTEGER)
+    .nullable(),
+});
+export type UpdateWorkspace = z.infer<typeof updateWorkspaceSchema>;
+
+/** A workspace after a settings change, with the bytes its node reports in use. */
+export const workspaceWithUsageSchema = workspaceViewSchema.extend({
+  usedBytes: z.number().int().nonnegative(),
+});
+export type WorkspaceWithUsage = z.infer<typeof workspaceWithUsageSchema>;
+
 export const workspaceListSchema = z.object({ items: z.array(workspaceViewSchema) });
 
 /** One role that reaches a workspace, and who holds it (a user, or an SSO group). */

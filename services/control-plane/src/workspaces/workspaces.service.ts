@@ -119,7 +119,7 @@ export class WorkspacesService implements OnModuleInit {
     caller: { requestId: string; subject: string },
   ): Promise<WorkspaceView> {
     const { name, node: nodeId } = parseInput(createWorkspaceSchema, input, 'workspace');
-    const tenant = await this.tenants.getBySlug(tenantSlug);
+    const tenant = await this.tenants.getActiveBySlug(tenantSlug);
     const node = await this.nodes.findById(nodeId);
     // Another tenant's node is answered exactly like a missing one.
     if (!node || node.tenantId !== tenant.id) {
@@ -205,6 +205,7 @@ function view(w: WorkspaceEntity): WorkspaceView {
     name: w.name,
     state: w.state,
     error: w.errorCode ? { code: w.errorCode, message: w.errorMessage ?? '' } : null,
+    quotaBytes: w.quotaBytes,
     createdAt: w.createdAt.toISOString(),
     updatedAt: w.updatedAt.toISOString(),
   };

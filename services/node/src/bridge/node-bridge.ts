@@ -21,8 +21,10 @@ import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
 import { parseFaults } from '../faults/faults';
 import { FilesService } from '../files/files.service';
+import { UploadLifecycle } from '../files/upload-lifecycle';
 import { CompletionRecords } from '../state/completion-records';
 import { NodeKeys } from '../keys';
+import { KeysHandlers } from '../keys/keys.handlers';
 import { NodeStore } from '../state/node-store';
 import { AccessRules } from '../trust/access-rules';
 import { CertificateRenewer } from '../trust/certificate-renewer';
@@ -56,11 +58,13 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     workspaces: WorkspacesHandlers,
     trustHandlers: TrustHandlers,
     files: FilesService,
+    uploads: UploadLifecycle,
     @Inject(NodeStore) private readonly store: NodeStore,
     @Inject(NodeIdentity) identity: NodeIdentity,
     @Inject(TrustStore) trust: TrustStore,
     @Inject(NodeAudit) audit: NodeAudit,
     @Inject(NodeKeys) private readonly keys: NodeKeys,
+    @Inject(KeysHandlers) private readonly keyHandlers: KeysHandlers,
   ) {
     const rules = AccessRules.load(config.stateDir, config.tenantId);
     this.replay = new DurableReplayCache(store);
@@ -105,6 +109,8 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
         ...workspaces.handlers(),
         ...trustHandlers.handlers(),
         ...files.handlers({ receiver: this.streamReceiver, sender: this.streamSender }),
+        ...uploads.handlers(),
+        ...keyHandlers.handlers(),
       },
       trust: {
         verifier,
@@ -135,6 +141,7 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     await this.server.start();
     this.heartbeat.start();
     this.renewer.start();
+    this.keyHandlers.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -144,6 +151,8 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     await this.streamSender.close();
     await this.heartbeat.stop();
     await this.connection.close();
+    // Scheduled and requested re-wrap jobs stop before the keys close; they resume at start.
+    await this.keyHandlers.stop();
     this.replay.close();
     // Unsealed master keys are wiped from memory before the database closes.
     this.keys.close();

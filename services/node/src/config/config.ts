@@ -49,6 +49,12 @@ export const NODE_ENV = {
     expects: 'how many requests the node handles at once (1-1000)',
     default: '16',
   },
+  CAUSEWAY_UPLOAD_SWEEP_INTERVAL_MS: {
+    schema: z.coerce.number().int().min(0).max(86_400_000),
+    expects:
+      'milliseconds between sweeps of expired unfinished uploads (0 = never; at most 86400000)',
+    default: '3600000',
+  },
   // Keys (services/node/src/keys): the secret that seals the node's keystore at rest.
   CAUSEWAY_NODE_SEAL_KEY: {
     schema: z.union([z.literal(''), z.string().min(16).max(1024)]),
@@ -56,6 +62,12 @@ export const NODE_ENV = {
       'empty (a random key file master-seal.key is created in the state directory), or a passphrase of at least 16 characters that seals the master keys at rest',
     sensitive: true,
     default: '',
+  },
+  CAUSEWAY_KEY_ROTATION_CHECK_INTERVAL_MS: {
+    schema: z.coerce.number().int().min(100).max(86_400_000),
+    expects:
+      'milliseconds between checks for master keys older than their tenant rotation period (100-86400000)',
+    default: '3600000',
   },
   // Storage (services/node/src/storage): where workspace files' encrypted bytes are kept.
   CAUSEWAY_STORAGE_DRIVER: {
@@ -141,11 +153,15 @@ export interface NodeConfig {
   faults: string;
   heartbeatIntervalMs: number;
   prefetch: number;
+  /** How often expired unfinished uploads are dropped (0 = never). */
+  uploadSweepIntervalMs: number;
   logLevel: string;
   /** Storage: the object store driver and its settings. */
   storage: StorageConfig;
   /** Keys: passphrase sealing the keystore; '' means the key file master-seal.key in stateDir. */
   nodeSealKey: string;
+  /** Keys: how often the scheduler looks for master keys due for rotation. */
+  keyRotationCheckIntervalMs: number;
 }
 
 /**
@@ -180,9 +196,11 @@ export function loadNodeConfig(env: Record<string, string | undefined> = process
     faults: v.CAUSEWAY_FAULTS,
     heartbeatIntervalMs: v.CAUSEWAY_HEARTBEAT_INTERVAL_MS,
     prefetch: v.CAUSEWAY_PREFETCH,
+    uploadSweepIntervalMs: v.CAUSEWAY_UPLOAD_SWEEP_INTERVAL_MS,
     logLevel: v.CAUSEWAY_LOG_LEVEL,
     storage: storageConfig(v),
     nodeSealKey: v.CAUSEWAY_NODE_SEAL_KEY,
+    keyRotationCheckIntervalMs: v.CAUSEWAY_KEY_ROTATION_CHECK_INTERVAL_MS,
   };
 }
 

@@ -148,6 +148,11 @@ export class FilesRepository {
       UploadRow | undefined;
   }
 
+  /** Every unfinished upload (the node's own maintenance, not a tenant's request). */
+  openUploads(): UploadRow[] {
+    return this.store.db.prepare('SELECT * FROM uploads').all() as UploadRow[];
+  }
+
   insertUpload(row: UploadRow): void {
     this.store.db
       .prepare(

@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, createReadStream } from 'node:fs';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { HandlerMap, StreamReceiver, StreamSender } from '@causeway/bridge';
 import {
@@ -12,12 +12,7 @@ import {
   type MethodResult,
   type Principal,
 } from '@causeway/contracts';
-import {
-  ciphertextRangeFor,
-  ciphertextSizeFor,
-  createDecryptStream,
-  createRangeDecryptStream,
-} from '@causeway/crypto';
+import { ciphertextRangeFor, ciphertextSizeFor, createRangeDecryptStream } from '@causeway/crypto';
 import { NodeKeys } from '../keys';
 import { NodeStore } from '../state/node-store';
 import { OBJECT_STORE, type ObjectStore } from '../storage';
@@ -40,6 +35,9 @@ export interface FileStreams {
 
 type FileView = MethodResult<'files.stat'>;
 
+/** Open uploads whose running whole-file SHA-256 the node keeps in memory (a few hundred bytes each). */
+const MAX_RUNNING_HASHES = 10_000;
+
 /** How long an upload may stay open. */
 const UPLOAD_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 
@@ -57,11 +55,16 @@ function errorText(error: unknown): string {
  * streams. Plaintext never touches the disk. See docs/design/files.md.
  */
 @Injectable()
-export class FilesService {
+export class FilesService implements OnApplicationBootstrap {
   private readonly repository: FilesRepository;
-  private readonly stagingDir: string;
   /** The part being received per upload: one at a time, so the committed offset is exact. */
   private readonly activeParts = new Map<string, { streamId: string; done: Promise<void> }>();
+  /**
+   * The running whole-file SHA-256 of each open upload, over its first `bytes` bytes: advanced
+   * only with committed parts, so completion need not read the file back. In memory only: after
+   * a restart an upload has none, and its completion reads the file back to hash it.
+   */
+  private readonly fileHashes = new Map<string, { hash: Hash; bytes: number }>();
 
   constructor(
     @Inject(NodeStore) store: NodeStore,
@@ -69,12 +72,36 @@ export class FilesService {
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
   ) {
     this.repository = new FilesRepository(store);
-    this.stagingDir = join(store.stateDir, 'staging', 'files');
-    mkdirSync(this.stagingDir, { recursive: true, mode: 0o700 });
-    // Parts a previous run was receiving are dropped: their streams cannot resume.
-    for (const entry of readdirSync(this.stagingDir)) {
-      rmSync(join(this.stagingDir, entry), { force: true, recursive: true });
+    // Earlier versions staged parts here; nothing in it can be resumed.
+    rmSync(join(store.stateDir, 'staging', 'files'), { force: true, recursive: true });
+  }
+
+  /** Parts a previous run was receiving are dropped: their streams cannot resume. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.dropUncommittedParts();
+  }
+
+  /**
+   * Deletes the objects of parts that were stored but never committed (the node stopped between
+   * the two): for every open upload, any object at or after its next part index. A retried part
+   * would replace it anyway; this is for uploads that are never retried. Returns how many.
+   */
+  async dropUncommittedParts(): Promise<number> {
+    let dropped = 0;
+    for (const { id, workspace_id } of this.repository.openUploads()) {
+      const prefix = `${workspace_id}/${id}/`;
+      for (const key of await this.objects.list(prefix)) {
+        // Read again per object: a part may have been accepted (or committed) meanwhile.
+        const upload = this.repository.upload(id);
+        const index = Number(key.slice(prefix.length));
+        if (!upload || this.activeParts.has(id) || !Number.isInteger(index)) continue;
+        if (index < upload.parts) continue;
+        this.keys.dataKeys.deleteDataKey(key);
+        await this.objects.delete(key);
+        dropped += 1;
+      }
     }
+    return dropped;
   }
 
   /** Resolves once the part being received for `uploadId` (if any) was committed or dropped. */
@@ -209,9 +236,13 @@ export class FilesService {
         return { uploadId, received: done.size };
       }
       const quota = workspace.quota_bytes;
-      if (quota !== null && this.repository.usedBytes(workspaceId) + size > quota) {
+      const usedBytes = quota === null ? 0 : this.repository.usedBytes(workspaceId);
+      if (quota !== null && usedBytes + size > quota) {
         throw new CausewayError('payload_too_large', "The file exceeds the workspace's quota.", {
           reason: 'quota_exceeded',
+          quotaBytes: quota,
+          usedBytes,
+          size,
         });
       }
       const now = new Date();
@@ -262,25 +293,31 @@ export class FilesService {
     try {
       const partIndex = upload.parts;
       const objectId = `${upload.workspace_id}/${uploadId}/${partIndex}`;
-      // A data key left by an interrupted attempt at this part: its object was never committed.
+      // A data key and object left by an interrupted attempt at this part (same index): never
+      // committed, so never read.
       this.keys.dataKeys.deleteDataKey(objectId);
+      await this.objects.delete(objectId);
       const { dataKey } = await this.keys.dataKeys.newDataKey(
         upload.workspace_id,
         upload.tenant_id,
         objectId,
       );
-      const stagingPath = join(this.stagingDir, `${uploadId}-${partIndex}`);
+      // The whole-file hash continues only from exactly where the upload stands.
+      const running =
+        upload.received === 0
+          ? { hash: createHash('sha256'), bytes: 0 }
+          : this.fileHashes.get(uploadId);
       const sink = new PartSink({
-        stagingPath,
         dataKey,
         objectId,
         maxSize: upload.total_size - upload.received,
-        commit: async (result, summary) => {
+        store: (ciphertext) => this.objects.put(objectId, ciphertext),
+        fileHash: running?.bytes === upload.received ? running.hash.copy() : undefined,
+        commit: async (result, summary, fileHash) => {
           const ciphertextSize = ciphertextSizeFor(result.size, summary.chunkSize);
           if (summary.ciphertextBytes !== ciphertextSize) {
-            throw new Error('the staged part has an unexpected size');
+            throw new Error('the stored part has an unexpected size');
           }
-          await this.objects.put(objectId, createReadStream(stagingPath), ciphertextSize);
           const part: FilePartRow = {
             file_id: uploadId,
             version: UPLOAD_VERSION,
@@ -294,6 +331,7 @@ export class FilesService {
           if (!this.repository.commitPart(part, offset)) {
             throw new Error('the upload moved on while the part was received');
           }
+          this.keepFileHash(uploadId, fileHash, offset + result.size);
           logger.info({ uploadId, partIndex, size: result.size }, 'upload part committed');
         },
         discard: async () => {
@@ -340,11 +378,13 @@ export class FilesService {
         size: upload.total_size,
       });
     }
-    const parts = this.repository.parts(uploadId, UPLOAD_VERSION);
-    // Read back and verified: the hash is of what the node can actually return.
-    const hash = createHash('sha256');
-    for await (const piece of this.plaintext(parts)) hash.update(piece);
-    const sha256 = hash.digest('hex');
+    // The running hash of the committed parts; without it (the node restarted during the
+    // upload) the file is read back, decrypted and hashed.
+    const running = this.fileHashes.get(uploadId);
+    const sha256 =
+      running?.bytes === upload.total_size
+        ? running.hash.copy().digest('hex')
+        : await this.readBackSha256(uploadId);
     const file = this.repository.transaction(() => {
       if (!this.repository.upload(uploadId)) return undefined;
       const at = new Date().toISOString();
@@ -382,8 +422,34 @@ export class FilesService {
       this.repository.deleteUpload(uploadId);
       return this.repository.fileById(fileId);
     });
+    this.fileHashes.delete(uploadId);
     // Completed concurrently by a repeated request: answer as that one did.
     return view(file ?? this.completedVersion(uploadId, principal).file);
+  }
+
+  /**
+   * Adopts a committed part's whole-file hash (or forgets the upload's, when the part had none).
+   * At most `MAX_RUNNING_HASHES` are kept, the least recently advanced dropped first: an upload
+   * dropped without completing (aborted, expired) leaves its entry until then, and an upload
+   * whose entry was dropped is read back at completion.
+   */
+  private keepFileHash(uploadId: string, hash: Hash | undefined, bytes: number): void {
+    this.fileHashes.delete(uploadId);
+    if (!hash) return;
+    this.fileHashes.set(uploadId, { hash, bytes });
+    if (this.fileHashes.size > MAX_RUNNING_HASHES) {
+      const oldest = this.fileHashes.keys().next();
+      if (!oldest.done) this.fileHashes.delete(oldest.value);
+    }
+  }
+
+  /** The SHA-256 of an upload's committed parts, read back and verified chunk by chunk. */
+  private async readBackSha256(uploadId: string): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const piece of this.plaintext(this.repository.parts(uploadId, UPLOAD_VERSION))) {
+      hash.update(piece);
+    }
+    return hash.digest('hex');
   }
 
   // ---- files -------------------------------------------------------------------------------
@@ -442,11 +508,19 @@ export class FilesService {
     }
     const source = range
       ? this.rangePlaintext(parts, range.start, range.end)
-      : this.verifiedPlaintext(parts, version.sha256);
+      : this.plaintext(parts);
     const size = range ? range.end - range.start + 1 : version.size;
     let sending: Promise<unknown>;
     try {
-      sending = streams.sender.send({ streamId, to, source });
+      // A whole file: the sender's SHA-256 of what it sends must be the stored one, checked
+      // before the final chunk goes out (the receiver never completes a wrong file). A range is
+      // checked by its chunks' GCM tags only.
+      sending = streams.sender.send({
+        streamId,
+        to,
+        source,
+        ...(range ? {} : { sha256: version.sha256 }),
+      });
     } catch (error) {
       throw new CausewayError('conflict', `The download stream cannot start: ${errorText(error)}`);
     }
@@ -458,30 +532,15 @@ export class FilesService {
     return { size, totalSize: version.size, sha256: version.sha256 };
   }
 
-  /** The whole plaintext of `parts`, each chunk verified before it is yielded. */
+  /**
+   * The whole plaintext of `parts`, each chunk verified before it is yielded. Read as the range
+   * of all of it: the objects' chunk records without their headers (the chunk size comes from
+   * the part's row and is bound into every chunk's AAD), so the store's reads line up with the
+   * records and the decryptor takes them without a copy. Empty parts hold no bytes to read.
+   */
   private async *plaintext(parts: FilePartRow[]): AsyncGenerator<Buffer> {
-    for (const part of parts) {
-      const dataKey = await this.keys.dataKeys.dataKeyFor(part.object_id);
-      try {
-        const decrypt = createDecryptStream({ dataKey, objectId: part.object_id });
-        const stored = await this.objects.get(part.object_id);
-        yield* chunksOf(pipeline(stored, decrypt, () => undefined));
-      } finally {
-        dataKey.fill(0);
-      }
-    }
-  }
-
-  /** The whole file, and a failure at the end if it is not what was stored (wrong parts). */
-  private async *verifiedPlaintext(parts: FilePartRow[], sha256: string): AsyncGenerator<Buffer> {
-    const hash = createHash('sha256');
-    for await (const piece of this.plaintext(parts)) {
-      hash.update(piece);
-      yield piece;
-    }
-    if (hash.digest('hex') !== sha256) {
-      throw new Error('the stored file does not match its SHA-256');
-    }
+    const size = parts.reduce((total, part) => total + part.plain_size, 0);
+    if (size > 0) yield* this.rangePlaintext(parts, 0, size - 1);
   }
 
   /** Bytes `start`..`end` (inclusive) of the parts, reading only the chunks that hold them. */

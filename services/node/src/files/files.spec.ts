@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import pino from 'pino';
 import {
@@ -251,7 +252,8 @@ describe('workspace files on the node', () => {
 
     const stored = allFiles(storeRoot);
     expect(stored).toHaveLength(3);
-    for (const path of [...stored, ...allFiles(join(dir, 'staging'))]) {
+    // Anywhere in the node's state directory (database, keys, objects), not only the objects.
+    for (const path of allFiles(dir)) {
       expect(readFileSync(path).includes(MARKER)).toBe(false);
       expect(readFileSync(path).includes(data.subarray(1000, 1016))).toBe(false);
     }
@@ -311,6 +313,98 @@ describe('workspace files on the node', () => {
     const { sink, outcome } = await download(file.fileId);
     await outcome;
     expect(sink.bytes().equals(data)).toBe(true);
+  });
+
+  it('completes from the running SHA-256, without reading the file back', async () => {
+    const data = plaintext(Math.round(3.3 * MiB));
+    const uploadId = randomUUID();
+    await call('files.upload.start', {
+      workspaceId,
+      tenantId,
+      uploadId,
+      folder: '/',
+      name: 'hashed.bin',
+      size: data.length,
+    });
+    await sendPart(uploadId, 0, data.subarray(0, MiB + 3));
+    await sendPart(uploadId, MiB + 3, data.subarray(MiB + 3));
+    const get = jest.spyOn(objects, 'get');
+    const file = await call('files.upload.complete', { uploadId });
+    expect(get).not.toHaveBeenCalled();
+    get.mockRestore();
+    expect(file.sha256).toBe(sha(data));
+    const { sink, outcome } = await download(file.fileId);
+    await expect(outcome).resolves.toMatchObject({ sha256: sha(data) });
+    expect(sink.bytes().equals(data)).toBe(true);
+  });
+
+  it('after a restart between the last part and completion, hashes what it reads back', async () => {
+    const data = plaintext(Math.round(2.6 * MiB));
+    const uploadId = randomUUID();
+    await call('files.upload.start', {
+      workspaceId,
+      tenantId,
+      uploadId,
+      folder: '/',
+      name: 'restarted.bin',
+      size: data.length,
+    });
+    await sendPart(uploadId, 0, data.subarray(0, MiB));
+    await sendPart(uploadId, MiB, data.subarray(MiB));
+    await stopNode();
+    await startNode();
+    const get = jest.spyOn(objects, 'get');
+    const file = await call('files.upload.complete', { uploadId });
+    expect(get).toHaveBeenCalledTimes(2);
+    get.mockRestore();
+    expect(file.sha256).toBe(sha(data));
+  });
+
+  it('leaves no object of a part that was not committed, also across a restart', async () => {
+    const data = plaintext(3 * MiB);
+    const uploadId = randomUUID();
+    await call('files.upload.start', {
+      workspaceId,
+      tenantId,
+      uploadId,
+      folder: '/',
+      name: 'orphans.bin',
+      size: data.length,
+    });
+    await sendPart(uploadId, 0, data.subarray(0, MiB));
+    const streamId = randomUUID();
+    await call('files.upload.part', { uploadId, offset: MiB, streamId, from: INSTANCE_ID });
+    await expect(
+      cpSender.send({ streamId, to: nodeId, source: pieces(data.subarray(MiB), MiB) }),
+    ).rejects.toMatchObject({ code: 'source_failed' });
+    await files.settled(uploadId);
+    expect(await objects.list(`${workspaceId}/${uploadId}/`)).toEqual([
+      `${workspaceId}/${uploadId}/0`,
+    ]);
+
+    // The node stopped after the store finished part 1 but before it was committed.
+    const orphan = `${workspaceId}/${uploadId}/1`;
+    await objects.put(orphan, Readable.from([Buffer.from('ciphertext of an uncommitted part')]));
+    await stopNode();
+    await startNode();
+    expect(await files.dropUncommittedParts()).toBe(1);
+    expect(await objects.list(`${workspaceId}/${uploadId}/`)).toEqual([
+      `${workspaceId}/${uploadId}/0`,
+    ]);
+    await sendPart(uploadId, MiB, data.subarray(MiB));
+    const file = await call('files.upload.complete', { uploadId });
+    expect(file.sha256).toBe(sha(data));
+  });
+
+  it('never sends the final chunk of a file that does not match its stored SHA-256', async () => {
+    const data = plaintext(Math.round(2.5 * MiB));
+    const { file } = await upload('mismatch.bin', data, []);
+    store.db
+      .prepare('UPDATE file_versions SET sha256 = ? WHERE file_id = ?')
+      .run(sha(Buffer.from('something else')), file.fileId);
+    const { sink, outcome } = await download(file.fileId);
+    await expect(outcome).rejects.toBeDefined();
+    expect(sink.bytes().length).toBeLessThan(data.length);
   });
 
   it('serves ranges inside a chunk, across chunks and parts, and the last byte', async () => {

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import type { Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type {
   SinkChunk,
   SinkResume,
@@ -16,29 +15,43 @@ import {
 } from '@causeway/crypto';
 
 export interface PartSinkOptions {
-  /** Where the part's ciphertext is staged until the stream is verified (encrypted bytes only). */
-  stagingPath: string;
   /** The part object's own data key; the sink zeroes it when done. */
   dataKey: Buffer;
   objectId: string;
   /** The part may not carry more than this (what the upload still lacks). */
   maxSize: number;
-  /** Stores the staged object and commits the part; called once, after the stream verified. */
-  commit(result: StreamResult, summary: EncryptSummary): Promise<void>;
-  /** Called once when the part will not be committed (the data key and object are dropped). */
+  /**
+   * Stores the part's ciphertext as it is encrypted: the object store's `put` of the object,
+   * without a size (it is known only at the end). Atomic, so the object appears only once the
+   * stream ended; resolves with the bytes stored.
+   */
+  store(ciphertext: Readable): Promise<{ size: number }>;
+  /**
+   * The upload's running whole-file SHA-256 over the bytes before this part, if the node has it:
+   * a copy of its own, advanced with this part's bytes and handed to `commit`, so that the
+   * upload adopts it only with a committed part.
+   */
+  fileHash?: Hash;
+  /** Commits the stored part; called once, after the stream verified and the object is stored. */
+  commit(result: StreamResult, summary: EncryptSummary, fileHash: Hash | undefined): Promise<void>;
+  /** Called once when the part will not be committed: drops its data key and its object. */
   discard(): Promise<void>;
 }
 
 /**
- * Receives one upload part from a bridge stream and encrypts it as it arrives: plaintext only
- * ever lives in memory (one chunk), the staging file holds envelope ciphertext. A part is not
- * resumable within its stream (`open` always reports 0 bytes): an interrupted part is dropped
- * and sent again from the upload's committed offset under a new stream id.
+ * Receives one upload part from a bridge stream and encrypts it as it arrives, straight into the
+ * object store: plaintext only ever lives in memory (one chunk), the store gets envelope
+ * ciphertext. A part is not resumable within its stream (`open` always reports 0 bytes): an
+ * interrupted part is dropped (its object, if the store had finished it, deleted) and sent again
+ * from the upload's committed offset under a new stream id, at the same part index.
+ *
+ * The plaintext is hashed twice, as it must be: by the bridge receiver (the stream's SHA-256,
+ * checked against the sender's) and into the upload's whole-file SHA-256. The encryptor does not
+ * hash it a third time.
  */
 export class PartSink implements StreamSink {
   private encrypt: EnvelopeEncryptStream | undefined;
-  private file: WriteStream | undefined;
-  private written: Promise<void> | undefined;
+  private stored: Promise<{ size: number }> | undefined;
   private received = 0;
   private done: Promise<void> | undefined;
   private closed = false;
@@ -47,14 +60,19 @@ export class PartSink implements StreamSink {
 
   open(): Promise<SinkResume> {
     if (this.encrypt) throw new Error('a part sink opens once');
-    this.encrypt = createEncryptStream({
+    const encrypt = createEncryptStream({
       dataKey: this.options.dataKey,
       objectId: this.options.objectId,
+      sha256: false,
     });
-    this.file = createWriteStream(this.options.stagingPath, { mode: 0o600, flags: 'w' });
-    this.written = pipeline(this.encrypt, this.file);
+    this.encrypt = encrypt;
+    try {
+      this.stored = this.options.store(encrypt);
+    } catch (error) {
+      this.stored = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     // Observed here so a failure before `finish` is never an unhandled rejection.
-    this.written.catch(() => undefined);
+    this.stored.catch(() => undefined);
     return Promise.resolve({ size: 0 });
   }
 
@@ -68,8 +86,9 @@ export class PartSink implements StreamSink {
       throw new Error(`the part is larger than the ${this.options.maxSize} bytes still expected`);
     }
     this.received += chunk.bytes.length;
+    this.options.fileHash?.update(chunk.bytes);
     if (!encrypt.write(chunk.bytes)) {
-      await Promise.race([once(encrypt, 'drain'), this.written]);
+      await Promise.race([once(encrypt, 'drain'), this.stored]);
     }
   }
 
@@ -82,32 +101,35 @@ export class PartSink implements StreamSink {
     await this.drop();
   }
 
-  /** Drops the staged bytes and the data key, unless the part was committed. Idempotent. */
+  /** Drops the stored bytes and the data key, unless the part was committed. Idempotent. */
   async drop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A store still writing sees its source fail and leaves nothing; one that had finished
+    // leaves the object, which `discard` deletes.
     this.encrypt?.destroy();
-    this.file?.destroy();
-    await this.written?.catch(() => undefined);
+    await this.stored?.catch(() => undefined);
     this.options.dataKey.fill(0);
-    await rm(this.options.stagingPath, { force: true });
     await this.options.discard();
   }
 
   private async complete(result: StreamResult): Promise<void> {
     const encrypt = this.encrypt;
-    if (!encrypt || this.closed) throw new Error('the part sink is not open');
+    const stored = this.stored;
+    if (!encrypt || !stored || this.closed) throw new Error('the part sink is not open');
     try {
       encrypt.end();
-      await this.written;
+      const { size } = await stored;
       const summary = await encrypt.result();
-      if (summary.plaintextBytes !== result.size || summary.plaintextSha256 !== result.sha256) {
+      if (summary.plaintextBytes !== result.size || summary.plaintextBytes !== this.received) {
         throw new Error('the encrypted part does not match the stream it came from');
       }
-      await this.options.commit(result, summary);
+      if (size !== summary.ciphertextBytes) {
+        throw new Error('the stored part has an unexpected size');
+      }
+      await this.options.commit(result, summary, this.options.fileHash);
       this.closed = true;
       this.options.dataKey.fill(0);
-      await rm(this.options.stagingPath, { force: true });
     } catch (error) {
       await this.drop();
       throw error;

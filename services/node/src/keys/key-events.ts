@@ -9,7 +9,9 @@ export type KeyEventCode =
   | 'key.rotation_finished'
   | 'key.master_destroyed'
   | 'key.workspace_destroyed'
-  | 'key.tenant_destroyed';
+  | 'key.tenant_destroyed'
+  /** The tenant's rotation period reached the node (from the control plane). */
+  | 'key.rotation_period_changed';
 
 export interface KeyEvent {
   code: KeyEventCode;

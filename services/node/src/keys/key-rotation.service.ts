@@ -57,15 +57,24 @@ export class KeyRotation {
    * still running for the workspace is superseded: the new job re-wraps everything not under
    * the newest version, including what the old job had not reached.
    */
-  async startRotation(workspaceId: string): Promise<RotationJob> {
+  async startRotation(workspaceId: string, jobId: string = randomUUID()): Promise<RotationJob> {
     requireId(workspaceId, 'workspace id');
+    requireId(jobId, 'job id');
+    // A caller-chosen id makes the request idempotent: asked again, the same job answers.
+    const existing = this.repository.job(jobId);
+    if (existing) {
+      if (existing.workspaceId !== workspaceId) {
+        throw new KeysError('invalid_argument', 'This job id belongs to another workspace.');
+      }
+      return existing;
+    }
     const { result: job } = await this.masterKeys.createNextVersion(
       workspaceId,
       (previous, next) => {
         const at = next.createdAt;
         this.repository.finishJobs(workspaceId, 'superseded', at);
         const row: RotationJobRow = {
-          id: randomUUID(),
+          id: jobId,
           workspaceId,
           fromKeyId: previous.id,
           toKeyId: next.id,
@@ -250,6 +259,11 @@ export class KeyRotation {
 
   job(jobId: string): RotationJob | undefined {
     return this.repository.job(jobId);
+  }
+
+  /** A workspace's jobs: running ones first, then the most recent (at most `limit`). */
+  jobsOf(workspaceId: string, limit = 20): RotationJob[] {
+    return this.repository.jobsOf(workspaceId, limit);
   }
 
   private requireJob(jobId: string): RotationJob {

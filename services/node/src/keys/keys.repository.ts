@@ -272,6 +272,15 @@ export class KeysRepository {
       .all() as RotationJobRow[];
   }
 
+  jobsOf(workspaceId: string, limit: number): RotationJobRow[] {
+    return this.db
+      .prepare(
+        `SELECT ${JOB_COLUMNS} FROM key_rotation_jobs WHERE workspace_id = ?
+         ORDER BY state = 'running' DESC, started_at DESC, id LIMIT ?`,
+      )
+      .all(workspaceId, limit) as RotationJobRow[];
+  }
+
   insertJob(row: RotationJobRow): void {
     this.db
       .prepare(

@@ -139,6 +139,16 @@ const MIGRATIONS: readonly string[] = [
      DELETE FROM files WHERE workspace_id = OLD.id;
      DELETE FROM uploads WHERE workspace_id = OLD.id;
    END;`,
+  // The tenant's master key rotation period, as the control plane last sent it (keys.policy.set);
+  // the highest revision wins, so a late copy never undoes a newer setting. 0 days = no rotation.
+  `CREATE TABLE key_rotation_policies (
+     tenant_id TEXT NOT NULL CONSTRAINT key_rotation_policies_pk PRIMARY KEY,
+     rotation_days INTEGER NOT NULL CONSTRAINT key_rotation_policies_days_range
+       CHECK (rotation_days >= 0 AND rotation_days <= 3650),
+     revision INTEGER NOT NULL CONSTRAINT key_rotation_policies_revision_positive
+       CHECK (revision >= 1),
+     updated_at TEXT NOT NULL
+   );`,
 ];
 
 /**

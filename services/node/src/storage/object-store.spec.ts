@@ -170,6 +170,26 @@ describe.each(drivers)('ObjectStore contract: %s', (_name, makeHarness) => {
     expect(sha256((await h.stored(key)) ?? Buffer.alloc(0))).toBe(sha256(big));
   });
 
+  it.each([
+    ['0 B', 0],
+    ['5 MiB', 5 * MiB],
+    ['exactly one S3 segment', MAX_SEGMENT_SIZE],
+    ['over 64 MiB (segments on S3)', BIG],
+  ])('stores a source of unannounced size (%s) whole', async (_label, size) => {
+    const data = size === BIG ? big : randomBytes(size);
+    const key = `ws-unsized/size-${size}`;
+    await expect(store.put(key, streamOf(data, 3 * MiB + 17))).resolves.toEqual({ size });
+    expect(sha256(await readStream(await store.get(key)))).toBe(sha256(data));
+    await expect(store.stat(key)).resolves.toEqual({ size });
+    await store.delete(key);
+  });
+
+  it('leaves nothing behind when a source of unannounced size fails', async () => {
+    await expect(store.put('ws-unsized/failing', failingStream(MiB))).rejects.toThrow();
+    await expectCode(store.stat('ws-unsized/failing'), 'NOT_FOUND');
+    expect((await h.files()).filter((f) => f.includes('ws-unsized/failing'))).toEqual([]);
+  });
+
   it('serves byte ranges: first byte, inside, across the segment boundary, last byte', async () => {
     const key = 'ws-big/object-1';
     const ranges = [

@@ -12,11 +12,13 @@ export interface ObjectStore {
   /** Which driver this is, for logs and diagnostics. */
   readonly driver: 'local' | 's3';
   /**
-   * Stores exactly `size` bytes read from `source` under `key`, replacing any earlier object.
-   * Atomic: a reader sees the old object or the new one, never a partial one; when the source
-   * fails or yields another number of bytes, nothing new is left behind.
+   * Stores exactly `size` bytes read from `source` under `key`, replacing any earlier object;
+   * without `size`, whatever the source yields until it ends (a stream being encrypted as it
+   * arrives, whose length is known only at its end). Atomic: a reader sees the old object or the
+   * new one, never a partial one; when the source fails or yields another number of bytes than
+   * `size`, nothing new is left behind.
    */
-  put(key: string, source: Readable, size: number): Promise<ObjectStat>;
+  put(key: string, source: Readable, size?: number): Promise<ObjectStat>;
   /** The object's bytes, or only `range` of them (both ends inclusive). */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** The object's size; `NOT_FOUND` when there is none. */

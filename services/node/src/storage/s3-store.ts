@@ -108,13 +108,22 @@ class ByteReader {
   constructor(
     source: Readable,
     private readonly key: string,
-    private readonly size: number,
+    private readonly size: number | undefined,
   ) {
     this.iterator = source[Symbol.asyncIterator]();
   }
 
   /** Exactly `length` more bytes; SIZE_MISMATCH when the source ends sooner. */
   async read(length: number): Promise<Buffer> {
+    const body = await this.readUpTo(length);
+    if (body.length < length) {
+      throw sizeMismatch(this.key, this.size ?? length, this.consumed);
+    }
+    return body;
+  }
+
+  /** `length` more bytes, or fewer when the source ends first. */
+  async readUpTo(length: number): Promise<Buffer> {
     const body = Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
@@ -122,7 +131,10 @@ class ByteReader {
       this.leftover = undefined;
       if (!chunk) {
         const next = await this.iterator.next();
-        if (next.done) throw sizeMismatch(this.key, this.size, this.consumed + filled);
+        if (next.done) {
+          this.consumed += filled;
+          return body.subarray(0, filled);
+        }
         chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
       }
       const take = Math.min(chunk.length, length - filled);
@@ -134,6 +146,16 @@ class ByteReader {
     return body;
   }
 
+  /** Whether the source has nothing more to give (what it gives next is kept for `read`). */
+  async atEnd(): Promise<boolean> {
+    while (!this.leftover?.length) {
+      const next = await this.iterator.next();
+      if (next.done) return true;
+      this.leftover = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    }
+    return false;
+  }
+
   /** Succeeds only when the source has nothing more to give. */
   async expectEnd(): Promise<void> {
     let extra = this.leftover?.length ?? 0;
@@ -142,7 +164,8 @@ class ByteReader {
       if (next.done) return;
       extra = Buffer.isBuffer(next.value) ? next.value.length : String(next.value).length;
     }
-    throw sizeMismatch(this.key, this.size, this.size + extra);
+    const size = this.size ?? this.consumed;
+    throw sizeMismatch(this.key, size, size + extra);
   }
 }
 
@@ -217,13 +240,24 @@ export class S3Store implements ObjectStore {
     await this.client.makeBucket(this.bucket, this.region);
   }
 
-  async put(key: string, source: Readable, size: number): Promise<ObjectStat> {
+  async put(key: string, source: Readable, size?: number): Promise<ObjectStat> {
     assertValidKey(key);
-    assertValidSize(size);
+    if (size !== undefined) assertValidSize(size);
     const reader = new ByteReader(source, key, size);
-    if (size <= this.segmentSize) {
+    // Without a size, the first segment's worth says which layout the object gets.
+    let first: Buffer | undefined;
+    if (size === undefined) {
       try {
-        const body = await reader.read(size);
+        first = await reader.readUpTo(this.segmentSize);
+        if (await reader.atEnd()) size = first.length;
+      } catch (error) {
+        source.destroy();
+        throw error;
+      }
+    }
+    if (size !== undefined && size <= this.segmentSize) {
+      try {
+        const body = first ?? (await reader.read(size));
         await reader.expectEnd();
         await this.client.putObject(this.bucket, key, body, body.length, {
           'Content-Type': 'application/octet-stream',
@@ -237,20 +271,36 @@ export class S3Store implements ObjectStore {
     }
 
     const generation = randomBytes(8).toString('hex');
-    const segmentCount = Math.ceil(size / this.segmentSize);
+    const known = size;
+    let stored = 0;
+    let segmentCount = 0;
     try {
-      for (let index = 0; index < segmentCount; index += 1) {
-        const length = Math.min(this.segmentSize, size - index * this.segmentSize);
-        const body = await reader.read(length);
-        if (index === segmentCount - 1) await reader.expectEnd();
-        const name = this.segmentName(key, generation, index);
+      for (;;) {
+        let body: Buffer;
+        if (first) {
+          body = first;
+          first = undefined;
+        } else if (known === undefined) {
+          body = await reader.readUpTo(this.segmentSize);
+        } else {
+          body = await reader.read(Math.min(this.segmentSize, known - stored));
+        }
+        const last =
+          known === undefined
+            ? body.length < this.segmentSize || (await reader.atEnd())
+            : stored + body.length === known;
+        if (last && known !== undefined) await reader.expectEnd();
+        const name = this.segmentName(key, generation, segmentCount);
         await this.client.putObject(this.bucket, name, body, body.length, {
           'Content-Type': 'application/octet-stream',
         });
+        stored += body.length;
+        segmentCount += 1;
+        if (last) break;
       }
       const manifest: Manifest = {
         layout: SEGMENTED_LAYOUT,
-        size,
+        size: stored,
         segmentSize: this.segmentSize,
         segmentCount,
         generation,
@@ -266,7 +316,7 @@ export class S3Store implements ObjectStore {
       throw error;
     }
     await this.removeSegments(key, generation);
-    return { size };
+    return { size: stored };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
