@@ -156,6 +156,10 @@ describe('workspace files (tus uploads, downloads; real control plane, node, Pos
     expect(moved.body).toMatchObject({ fileId, name: 'renamed.bin', folder: '/reports/2026' });
     expect(await list()).toEqual([]);
     expect((await list('/reports/2026')).map((f) => f.fileId)).toEqual([fileId]);
+    const root = await get('/files?folder=/', 'viewer');
+    expect(JSON.parse(root.body.toString('utf8'))).toMatchObject({
+      folders: [{ name: 'reports', path: '/reports' }],
+    });
 
     const second = Buffer.from('version two, much shorter');
     const again = await upload(second, {

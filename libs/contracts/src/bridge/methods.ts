@@ -187,7 +187,11 @@ export const BRIDGE_METHODS = {
     mutates: false,
     permission: 'files.read',
     payload: z.strictObject({ workspaceId: z.uuid(), folder: fileFolderSchema }),
-    result: z.strictObject({ items: z.array(fileViewSchema) }),
+    result: z.strictObject({
+      items: z.array(fileViewSchema),
+      /** Folders directly inside this one (folders exist while a file lies somewhere in them). */
+      folders: z.array(z.strictObject({ name: z.string(), path: fileFolderSchema })).default([]),
+    }),
   },
   'files.stat': {
     mutates: false,

@@ -108,6 +108,21 @@ export class FilesRepository {
       .all(workspaceId, folder) as FileRow[];
   }
 
+  /** The names of the folders directly inside `folder` that hold a file somewhere below. */
+  subfoldersOf(workspaceId: string, folder: string): string[] {
+    const prefix = folder === '/' ? '/' : `${folder}/`;
+    // substr, not LIKE: folder names may contain % and _.
+    const rows = this.store.db
+      .prepare(
+        `SELECT DISTINCT folder FROM files
+         WHERE workspace_id = ? AND folder <> ? AND substr(folder, 1, length(?)) = ?`,
+      )
+      .all(workspaceId, folder, prefix, prefix) as Array<{ folder: string }>;
+    const names = new Set(rows.map((r) => r.folder.slice(prefix.length).split('/')[0] ?? ''));
+    names.delete('');
+    return [...names].sort();
+  }
+
   versions(fileId: string): FileVersionRow[] {
     return this.store.db
       .prepare('SELECT * FROM file_versions WHERE file_id = ? ORDER BY version')

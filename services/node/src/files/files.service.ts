@@ -129,7 +129,14 @@ export class FilesService implements OnApplicationBootstrap {
       'files.list': ({ workspaceId, folder }, { principal }) =>
         settle(() => {
           this.workspaceFor(workspaceId, principal);
-          return { items: this.repository.filesIn(workspaceId, checkFolder(folder)).map(view) };
+          const at = checkFolder(folder);
+          const base = at === '/' ? '' : at;
+          return {
+            items: this.repository.filesIn(workspaceId, at).map(view),
+            folders: this.repository
+              .subfoldersOf(workspaceId, at)
+              .map((name) => ({ name, path: `${base}/${name}` })),
+          };
         }),
       'files.stat': ({ workspaceId, fileId }, { principal }) =>
         settle(() => view(this.fileFor(workspaceId, fileId, principal))),

@@ -257,7 +257,10 @@ describe('workspace files on the node', () => {
       expect(readFileSync(path).includes(MARKER)).toBe(false);
       expect(readFileSync(path).includes(data.subarray(1000, 1016))).toBe(false);
     }
-    expect(await call('files.list', { workspaceId, folder: '/docs' })).toEqual({ items: [file] });
+    expect(await call('files.list', { workspaceId, folder: '/docs' })).toEqual({
+      items: [file],
+      folders: [],
+    });
   });
 
   it('drops a part whose stream is aborted half way, then resumes from received, across a restart', async () => {
@@ -472,7 +475,10 @@ describe('workspace files on the node', () => {
     expect(renamed.name).toBe('b.txt');
     const moved = await call('files.move', { workspaceId, fileId: file.fileId, folder: '/x/y' });
     expect(moved).toMatchObject({ folder: '/x/y', name: 'b.txt' });
-    expect(await call('files.list', { workspaceId, folder: '/docs' })).toEqual({ items: [] });
+    expect(await call('files.list', { workspaceId, folder: '/docs' })).toEqual({
+      items: [],
+      folders: [],
+    });
     await upload('b.txt', v1, [], '/other');
     await expect(
       call('files.move', { workspaceId, fileId: file.fileId, folder: '/other' }),
@@ -487,6 +493,30 @@ describe('workspace files on the node', () => {
     await expect(call('files.stat', { workspaceId, fileId: file.fileId })).rejects.toMatchObject({
       code: 'not_found',
     });
+  });
+
+  it('lists the folders directly inside a folder, from the paths of its files', async () => {
+    const bytes = plaintext(1000);
+    await upload('one.txt', bytes, [], '/tree/a');
+    await upload('two.txt', bytes, [], '/tree/a/deep/er');
+    await upload('three.txt', bytes, [], '/tree/b_%');
+    await upload('four.txt', bytes, [], '/tree');
+    await upload('five.txt', bytes, [], '/treehouse');
+    const tree = await call('files.list', { workspaceId, folder: '/tree' });
+    expect(tree.items.map((f) => f.name)).toEqual(['four.txt']);
+    expect(tree.folders).toEqual([
+      { name: 'a', path: '/tree/a' },
+      { name: 'b_%', path: '/tree/b_%' },
+    ]);
+    expect((await call('files.list', { workspaceId, folder: '/tree/a' })).folders).toEqual([
+      { name: 'deep', path: '/tree/a/deep' },
+    ]);
+    // `_` and `%` are plain characters here, not patterns.
+    expect((await call('files.list', { workspaceId, folder: '/tree/b_%' })).folders).toEqual([]);
+    const root = (await call('files.list', { workspaceId, folder: '/' })).folders.map(
+      (f) => f.name,
+    );
+    expect(root).toEqual(expect.arrayContaining(['tree', 'treehouse']));
   });
 
   it('refuses bad names, folders, sizes and a full quota, and other tenants', async () => {
