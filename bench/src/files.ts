@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
+import { get as httpGet, request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -186,14 +186,19 @@ export async function runFiles(): Promise<void> {
     }
 
     const pids = { cp: cp.pid ?? 0, node: ready.nodePid, broker: brokerPid() };
-    progress('upload (tus)');
+    progress('upload (tus, one streamed PATCH)');
     const beforeUpload = cpuNow(pids);
-    const upload = await tusUpload(ready, size);
+    const upload = await streamedUpload(ready, size);
     const afterUpload = cpuNow(pids);
+    progress(`upload (tus-js-client, ${TUS_CHUNK / MiB} MiB PATCHes)`);
+    const beforeClient = cpuNow(pids);
+    const clientUpload = await tusUpload(ready, size);
+    const clientCpu = cpuSince(beforeClient, cpuNow(pids));
     progress('download');
+    const beforeDownload = cpuNow(pids);
     const download = await httpDownload(ready, upload.fileId);
     const uploadCpu = cpuSince(beforeUpload, afterUpload);
-    const downloadCpu = cpuSince(afterUpload, cpuNow(pids));
+    const downloadCpu = cpuSince(beforeDownload, cpuNow(pids));
     if (download.bytes !== size || download.sha256 !== upload.sha256) {
       throw new Error(
         `the download (${download.bytes} bytes, SHA-256 ${download.sha256}) is not the upload ` +
@@ -206,12 +211,15 @@ export async function runFiles(): Promise<void> {
     const benchPeak = peakRss(process.pid);
     // Each PATCH's time (from the answer before it); the last one also waited for
     // `files.upload.complete` to answer.
-    const patches = upload.responses.slice(1).map((at, i) => at - (upload.responses[i] ?? 0));
+    const patches = clientUpload.responses
+      .slice(1)
+      .map((at, i) => at - (clientUpload.responses[i] ?? 0));
     const lastPatch = patches.at(-1) ?? 0;
     const others = patches.slice(0, -1).sort((a, b) => a - b);
     const medianPatch = others[Math.floor(others.length / 2)] ?? 0;
     const mbs = (t: Transfer): number => t.bytes / 1e6 / (t.elapsedMs / 1000);
     const uploadRatio = mbs(upload) / mbs(directWrite);
+    const clientRatio = mbs(clientUpload) / mbs(directWrite);
     const downloadRatio = mbs(download) / mbs(directRead);
     const row = (what: string, t: Transfer): string[] => [
       what,
@@ -221,12 +229,12 @@ export async function runFiles(): Promise<void> {
     ];
     const mib = (bytes: number): string => (bytes / MiB).toFixed(0);
     process.stdout.write(
-      `files: ${mib(size)} MiB, tus PATCHes of ${TUS_CHUNK / MiB} MiB, local-disk storage, ` +
-        `SHA-256 checked end to end\n` +
+      `files: ${mib(size)} MiB, local-disk storage, SHA-256 checked end to end\n` +
         formatTable(
           ['transfer', 'MiB', 'seconds', 'MB/s'],
           [
-            row('upload: tus -> control plane -> bridge -> node -> disk', upload),
+            row('upload: http -> control plane -> bridge -> node -> disk', upload),
+            row(`  the same with tus-js-client, ${TUS_CHUNK / MiB} MiB PATCHes`, clientUpload),
             row('direct write (LocalDiskStore.put)', directWrite),
             row('download: disk -> node -> bridge -> control plane -> http', download),
             row('direct read (LocalDiskStore.get)', directRead),
@@ -234,10 +242,11 @@ export async function runFiles(): Promise<void> {
         ) +
         '\n' +
         `upload ratio ${uploadRatio.toFixed(2)}, download ratio ${downloadRatio.toFixed(2)} ` +
-        `(whole path MB/s over direct MB/s)\n` +
+        `(whole path MB/s over direct MB/s); with tus-js-client ${clientRatio.toFixed(2)}\n` +
         `tus PATCHes: ${patches.length}, median ${(medianPatch / 1000).toFixed(2)} s, ` +
         `last ${(lastPatch / 1000).toFixed(2)} s (it includes the upload's completion)\n` +
         cpuLine('upload', uploadCpu) +
+        cpuLine('tus-js-client upload', clientCpu) +
         cpuLine('download', downloadCpu) +
         `peak RSS (VmHWM): control plane ${mib(cpPeak)} MiB, node ${mib(nodePeak)} MiB, ` +
         `bench client ${mib(benchPeak)} MiB\n` +
@@ -315,6 +324,70 @@ async function tusUpload(
     sha256: hash.digest('hex'),
     fileId,
     responses,
+  };
+}
+
+/** Answers of one HTTP request: status, headers, and the body read to the end. */
+function send(
+  url: string,
+  options: { method: string; headers: Record<string, string | number> },
+  body?: Readable,
+): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(url, options, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body) body.pipe(req);
+    else req.end();
+  });
+}
+
+/**
+ * A tus upload the way a server-side client (or `curl`) sends it: the creation POST, then the
+ * whole file as one PATCH whose body is streamed from the source, never held in memory.
+ */
+async function streamedUpload(ready: Ready, size: number): Promise<Transfer & { fileId: string }> {
+  const hash = createHash('sha256');
+  const started = performance.now();
+  const created = await send(`${ready.url}/api/v1/workspaces/${ready.ws}/uploads`, {
+    method: 'POST',
+    headers: {
+      cookie: ready.cookie,
+      'Tus-Resumable': '1.0.0',
+      'Upload-Length': size,
+      'Upload-Metadata': `filename ${Buffer.from('bench-streamed.bin').toString('base64')}`,
+    },
+  });
+  const location = created.headers.location;
+  if (created.statusCode !== 201 || !location) {
+    throw new Error(`the tus creation answered ${String(created.statusCode)}`);
+  }
+  const patched = await send(
+    new URL(location, ready.url).toString(),
+    {
+      method: 'PATCH',
+      headers: {
+        cookie: ready.cookie,
+        'Tus-Resumable': '1.0.0',
+        'Upload-Offset': 0,
+        'Content-Type': 'application/offset+octet-stream',
+        'Content-Length': size,
+      },
+    },
+    source(size, hash),
+  );
+  const fileId = patched.headers['upload-file-id'];
+  if (patched.statusCode !== 204 || typeof fileId !== 'string') {
+    throw new Error(`the tus PATCH answered ${String(patched.statusCode)} without a file id`);
+  }
+  return {
+    bytes: size,
+    elapsedMs: performance.now() - started,
+    sha256: hash.digest('hex'),
+    fileId,
   };
 }
 
