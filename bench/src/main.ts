@@ -1,6 +1,7 @@
 import { BRIDGE_RPC_BUDGET_MS, runBridgeRpc } from './bridge-rpc';
 import { BRIDGE_STREAM_BENCHMARK } from './bridge-stream';
 import { FILES_BENCHMARK } from './files';
+import { AUDIT_BENCHMARK } from './audit';
 
 interface Benchmark {
   summary: string;
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   },
   'bridge-stream': BRIDGE_STREAM_BENCHMARK,
   files: FILES_BENCHMARK,
+  audit: AUDIT_BENCHMARK,
 };
 
 function usage(): string {

@@ -1,2 +1,6 @@
 export * from './hash-chain';
 export * from './events';
+export * from './segment';
+export * from './archive';
+export * from './verify';
+export * from './schedule';

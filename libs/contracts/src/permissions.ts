@@ -71,6 +71,16 @@ export const PERMISSIONS = {
     description:
       "Read the tenant's audit events (sign-ins and their failures, configuration changes).",
   },
+  'audit.identities.read': {
+    level: 'tenant',
+    description:
+      'See who is who in the audit trail (user ids and email addresses); without it, audit events show a pseudonym per person.',
+  },
+  'alerts.manage': {
+    level: 'tenant',
+    description:
+      "Read and change the tenant's anomaly alert settings (webhook and its signing secret, emails, trusted networks, thresholds).",
+  },
   'users.read': { level: 'tenant', description: "List the tenant's users and partners." },
   'users.manage': { level: 'tenant', description: 'Add users, disable and enable them.' },
   'users.sessions.revoke': {

@@ -18,6 +18,7 @@ import { KeyRotationModule } from './trust/key-rotation.module';
 import { SignInModule } from './identity/sign-in/sign-in.module';
 import { TrustModule } from './trust/trust.module';
 import { AuditModule } from './audit/audit.module';
+import { AuditedRoutesModule } from './audited-routes/audited-routes.module';
 import { SignInHousekeepingModule } from './identity/housekeeping/sign-in-housekeeping';
 import { SignInPolicyModule } from './identity/sign-in-policy/sign-in-policy.module';
 import { LocalSignInModule } from './identity/local-sign-in/local-sign-in.module';
@@ -26,6 +27,7 @@ import { InvitationsModule } from './invitations/invitations.module';
 import { RolesModule } from './roles/roles.module';
 import { FilesModule } from './files/files.module';
 import { WorkspaceKeysModule } from './workspace-keys/workspace-keys.module';
+import { AlertsModule } from './alerts/alerts.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -43,6 +45,7 @@ export class AppModule {
         LoggingModule.forRoot(options.logger),
         DatabaseModule,
         AuditModule,
+        AuditedRoutesModule,
         TrustModule,
         BridgeModule,
         AccessModule,
@@ -62,6 +65,7 @@ export class AppModule {
         RolesModule,
         FilesModule,
         WorkspaceKeysModule,
+        AlertsModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

@@ -157,6 +157,7 @@ describe('authorisation matrix: every route × every role × own and other tenan
         'DELETE /api/v1/workspaces/:ws/uploads/:upload',
         'PUT /api/v1/tenants/:tenant/allow-list',
         'GET /api/v1/tenants/:tenant/audit-events',
+        'GET /api/v1/tenants/:tenant/audit-events/export',
         'POST /api/v1/tenants/:tenant/workspaces/:ws/keys/rotate',
         'GET /api/v1/tenants/:tenant/workspaces/:ws/keys',
         'GET /api/v1/me',

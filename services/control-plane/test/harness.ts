@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import supertest from 'supertest';
@@ -76,6 +77,8 @@ export class Stack {
       CAUSEWAY_LOG_LEVEL: 'debug',
       // Enrolment (and so every node) needs the CA; '' in the overrides turns it off.
       CAUSEWAY_CA_SEAL_KEY: `test-seal-key-${uniqueSuffix()}`,
+      // Sealed audit segments go to a directory of this test's own.
+      CAUSEWAY_AUDIT_ARCHIVE_DIR: join(tmpdir(), `causeway-audit-${uniqueSuffix()}`),
       ...overrides,
     });
     const logs: string[] = [];

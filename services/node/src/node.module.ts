@@ -7,6 +7,7 @@ import { FilesService } from './files/files.service';
 import { UploadLifecycle } from './files/upload-lifecycle';
 import { DiagnosticsHandlers } from './diagnostics/diagnostics.handlers';
 import { NodeAudit } from './audit/node-audit';
+import { NodeAuditScheduler } from './audit/node-audit-scheduler';
 import { NodeStore } from './state/node-store';
 import { NodeIdentity } from './trust/node-identity';
 import { TrustHandlers } from './trust/trust.handlers';
@@ -50,6 +51,7 @@ export class NodeModule {
               }),
               events: { record: (event) => audit.record(event) },
             });
+            audit.record({ code: 'key.keystore_opened', fields: { nodeId: config.nodeId } });
             await keys.rotation.resumeJobs();
             return keys;
           },
@@ -59,14 +61,16 @@ export class NodeModule {
         FilesService,
         {
           provide: UploadLifecycle,
-          inject: [NodeStore, NodeKeys, OBJECT_STORE],
-          useFactory: (store: NodeStore, keys: NodeKeys, objects: ObjectStore) =>
+          inject: [NodeStore, NodeKeys, OBJECT_STORE, NodeAudit],
+          useFactory: (store: NodeStore, keys: NodeKeys, objects: ObjectStore, audit: NodeAudit) =>
             new UploadLifecycle(store, keys, objects, {
               sweepIntervalMs: config.uploadSweepIntervalMs,
               logger,
+              audit,
             }),
         },
         KeysHandlers,
+        NodeAuditScheduler,
         NodeBridge,
       ],
     };

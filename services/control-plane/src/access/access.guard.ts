@@ -16,10 +16,17 @@ import { canonicalFolder, type AccessTarget } from './grants';
 import { GrantsRepository } from './grants.repository';
 import { PLATFORM_OPERATOR_SUBJECT, type Principal } from './principal';
 import { UserAccess } from './user-access';
+import { AuditService } from '../audit/audit.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type AuthenticatedRequest = Request & { principal?: Principal };
+
+/** The route's pattern (`/api/v1/tenants/:tenant/...`): never the ids or names of the request. */
+function routeOf(req: Request): string {
+  const route = (req as { route?: { path?: unknown } }).route;
+  return typeof route?.path === 'string' ? route.path : req.path;
+}
 
 /**
  * The one authorisation layer: authenticates the caller and checks the route's declared
@@ -37,6 +44,7 @@ export class AccessGuard implements CanActivate {
     private readonly tenants: TenantsRepository,
     @InjectDataSource() private readonly db: DataSource,
     private readonly logger: PinoLogger,
+    private readonly audit: AuditService,
   ) {
     logger.setContext('AccessGuard');
   }
@@ -62,6 +70,15 @@ export class AccessGuard implements CanActivate {
       principal.session.secondFactorPending &&
       !this.reflector.get<boolean>(PENDING_SECOND_FACTOR_KEY, context.getHandler())
     ) {
+      await this.audit.record({
+        tenantId: principal.session.tenantId,
+        type: 'auth.second_factor.pending_refused',
+        outcome: 'failure',
+        actor: principal.subject,
+        reason: 'second_factor_required',
+        ip: req.ip ?? null,
+        details: { path: routeOf(req), sessionId: principal.session.sessionId },
+      });
       throw new CausewayError('second_factor_required');
     }
     if (principal.kind === 'platform-operator') {
@@ -69,7 +86,16 @@ export class AccessGuard implements CanActivate {
         throw new CausewayError('forbidden', `You need the "${permission}" permission to do this.`);
       }
     } else {
-      await this.authorise(principal.access, permission, req);
+      await this.authorise(principal.access, permission, req).catch(async (error: unknown) => {
+        await this.recordRefusal(
+          principal.access.tenantId,
+          principal.subject,
+          permission,
+          req,
+          error,
+        );
+        throw error;
+      });
     }
     req.principal = principal;
     return true;
@@ -122,6 +148,39 @@ export class AccessGuard implements CanActivate {
     }
   }
 
+  /** One record per refused request: 403 as access.denied, a hidden 404 as access.not_found. */
+  private async recordRefusal(
+    tenantId: string,
+    actor: string,
+    permission: Permission,
+    req: Request,
+    error: unknown,
+  ): Promise<void> {
+    if (!(error instanceof CausewayError)) return;
+    const path = routeOf(req);
+    if (error.code === 'forbidden') {
+      await this.audit.record({
+        tenantId,
+        type: 'access.denied',
+        outcome: 'failure',
+        actor,
+        reason: 'permission_not_held',
+        ip: req.ip ?? null,
+        details: { path, permission },
+      });
+    } else if (error.code === 'not_found') {
+      await this.audit.record({
+        tenantId,
+        type: 'access.not_found',
+        outcome: 'failure',
+        actor,
+        reason: 'not_in_tenant',
+        ip: req.ip ?? null,
+        details: { path, permission },
+      });
+    }
+  }
+
   private async workspaceInTenant(tenantId: string, workspaceId: string): Promise<boolean> {
     const rows = await this.db.query<unknown[]>(
       'SELECT 1 FROM workspaces WHERE tenant_id = $1 AND id = $2',
@@ -141,7 +200,18 @@ export class AccessGuard implements CanActivate {
           'Sign in first, or send an Authorization: Bearer <token> header.',
         );
       }
-      const session = await this.sessions.authenticate(token);
+      const session = await this.sessions.authenticate(token).catch(async (error: unknown) => {
+        await this.audit.record({
+          tenantId: null,
+          type: 'auth.session.refused',
+          outcome: 'failure',
+          actor: null,
+          reason: error instanceof CausewayError ? error.code : 'internal_error',
+          ip: req.ip ?? null,
+          details: { path: routeOf(req) },
+        });
+        throw error;
+      });
       await this.allowLists.assertAllowed(session.tenantId, req.ip, `user:${session.userId}`);
       const grants = await this.grants.load({
         tenantId: session.tenantId,
@@ -158,6 +228,15 @@ export class AccessGuard implements CanActivate {
       };
     }
     if (!secretsEqual(match[1], this.config.adminToken)) {
+      await this.audit.record({
+        tenantId: null,
+        type: 'auth.token.refused',
+        outcome: 'failure',
+        actor: null,
+        reason: 'token_invalid',
+        ip: req.ip ?? null,
+        details: { path: routeOf(req) },
+      });
       throw new CausewayError('unauthenticated', 'The bearer token is not valid.');
     }
     return {

@@ -12,6 +12,7 @@ import {
 } from '@causeway/contracts';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { SigningKeysService } from '../trust/signing-keys.service';
+import { AuditService } from '../audit/audit.service';
 
 /** The subject of requests the control plane makes on its own account (key distribution). */
 export const SYSTEM_SUBJECT = 'system:control-plane';
@@ -36,6 +37,7 @@ export class NodeRpc {
     private readonly keys: SigningKeysService,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    private readonly audit: AuditService,
   ) {
     logger.setContext('NodeRpc');
   }
@@ -65,6 +67,13 @@ export class NodeRpc {
       if (!(error instanceof CausewayError) || error.code !== 'delegation_key_unknown') throw error;
       this.logger.info({ nodeId: node.id }, 'node lacks the current signing key; sending it');
       await this.pushKeys(node, options.requestId);
+      await this.audit.record({
+        tenantId: node.tenantId,
+        type: 'admin.node.keys_pushed',
+        outcome: 'success',
+        actor: null,
+        details: { nodeId: node.id, reason: 'delegation_key_unknown' },
+      });
       return send();
     }
   }

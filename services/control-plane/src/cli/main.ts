@@ -16,11 +16,13 @@ import { EnrolmentService } from '../enrolment/enrolment.service';
 import { NodesService } from '../nodes/nodes.service';
 import { KeyRotation } from '../trust/key-rotation';
 import { SigningKeysService } from '../trust/signing-keys.service';
+import { AuditTrailService } from '../audit/audit-trail.service';
 import { TenantAdminService } from '../tenant-admin/tenant-admin.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { UsersRepository } from '../users/users.repository';
 import { PasswordSignInService } from '../identity/local-sign-in/password-sign-in.service';
 import { SignInPolicyService } from '../identity/sign-in-policy/sign-in-policy.service';
+import { AuditService } from '../audit/audit.service';
 
 const HELP = `causeway-cp: control-plane operator commands (run where the control plane runs)
 
@@ -40,6 +42,7 @@ Usage:
                                                           change how the tenant's users may sign in
   causeway-cp signing-keys list                           the control plane's delegation signing keys
   causeway-cp signing-keys rotate                         rotate the delegation signing key (no downtime)
+  causeway-cp audit verify [--tenant S]                   check the audit chains, live and archived; exit 1 on any problem
 
 Options:
   --json    print machine-readable JSON
@@ -90,6 +93,9 @@ function printNodeAccess(
   );
 }
 
+/** The command being run (its words, never its flags), for the audit record. */
+let cliCommand = '';
+
 async function withServices<T>(
   fn: (tenants: TenantsService, nodes: NodesService, app: INestApplicationContext) => Promise<T>,
 ): Promise<T> {
@@ -103,6 +109,14 @@ async function withServices<T>(
   );
   try {
     await app.init();
+    // Commands that act on the control plane directly (not through its API) are recorded too.
+    await app.get(AuditService).record({
+      tenantId: null,
+      type: 'admin.cli.command_run',
+      outcome: 'success',
+      actor: 'operator:cli',
+      details: { command: cliCommand },
+    });
     return await fn(app.get(TenantsService), app.get(NodesService), app);
   } finally {
     await app.close();
@@ -150,6 +164,7 @@ async function run(argv: string[]): Promise<number> {
   });
   const flags = values as Flags & { help: boolean };
   const command = positionals.join(' ');
+  cliCommand = command;
   const print = (human: string, data: unknown): void => {
     process.stdout.write(flags.json ? `${JSON.stringify(data)}\n` : `${human}\n`);
   };
@@ -276,6 +291,31 @@ async function run(argv: string[]): Promise<number> {
         { items: keys },
       );
       return 0;
+    }
+    case 'audit verify': {
+      const reports = await withServices(async (tenants, _n, app) => {
+        const trail = app.get(AuditTrailService);
+        const chains = flags.tenant
+          ? [(await tenants.getBySlug(flags.tenant)).id]
+          : await trail.chains();
+        return Promise.all(chains.map((chain) => trail.verify(chain)));
+      });
+      const broken = reports.filter((r) => !r.ok);
+      print(
+        reports
+          .map((r) =>
+            [
+              `${r.chain}: ${r.ok ? 'intact' : 'BROKEN'} (${r.entries} entries, ${r.segments} segments)`,
+              ...r.problems.map(
+                (p) =>
+                  `  ${p.kind} in ${p.where}${p.segment ? ` ${p.segment}` : ''}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.index !== undefined ? ` (index ${p.index})` : ''}: ${p.detail}`,
+              ),
+            ].join('\n'),
+          )
+          .join('\n') || 'no audit chains yet',
+        { items: reports },
+      );
+      return broken.length > 0 ? 1 : 0;
     }
     case 'signing-keys rotate': {
       const result = await withServices((_t, _n, app) => app.get(KeyRotation).rotate('cli-rotate'));

@@ -4,6 +4,8 @@ import { BROKER_USERS_ENV, brokerUsersOptions } from '../broker-users/broker-use
 import type { BrokerUsersOptions } from '../broker-users/broker-users.service';
 import { ConfigError, SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 import type { SmtpConfig } from '../identity/email-codes/mailer';
+import { ALERTS_ENV, alertsOptions, type AlertsOptions } from '../alerts/alerts.config';
+import { DEFAULT_SEAL_TIMES, SEAL_TIMES_PATTERN, parseSealTimes } from '@causeway/audit';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
@@ -12,6 +14,7 @@ const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
 export const CONTROL_PLANE_ENV = {
   ...SHARED_ENV,
   ...BROKER_USERS_ENV,
+  ...ALERTS_ENV,
   CAUSEWAY_DATABASE_URL: {
     schema: z.url({ protocol: /^postgres(ql)?$/ }),
     expects: 'a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/causeway',
@@ -133,6 +136,25 @@ export const CONTROL_PLANE_ENV = {
     sensitive: true,
     default: '',
   },
+  CAUSEWAY_AUDIT_SEAL_TIMES: {
+    schema: z.string().regex(SEAL_TIMES_PATTERN, 'HH:MM[,HH:MM...] in UTC'),
+    expects:
+      'the UTC times of day at which the audit log is sealed into signed, archived segments, HH:MM[,HH:MM...] (default 00:00,12:00)',
+    default: DEFAULT_SEAL_TIMES,
+  },
+  CAUSEWAY_AUDIT_ARCHIVE_DIR: {
+    schema: z.string().min(1),
+    expects:
+      'the directory where sealed audit segments and their signed manifests are archived (created with mode 700 at the first seal)',
+    default: '/var/lib/causeway-control-plane/audit-archive',
+  },
+  CAUSEWAY_AUDIT_PSEUDONYM_KEY: {
+    schema: z.union([z.literal(''), z.string().min(32).max(512)]),
+    expects:
+      "a secret of at least 32 characters from which each tenant's audit pseudonym key is derived (`openssl rand -base64 32`; empty: derived from CAUSEWAY_CA_SEAL_KEY, or CAUSEWAY_ADMIN_TOKEN when that is empty)",
+    sensitive: true,
+    default: '',
+  },
 };
 
 type Env = EnvValues<typeof CONTROL_PLANE_ENV>;
@@ -164,6 +186,15 @@ export interface ControlPlaneConfig {
   trustProxy: string[] | false;
   /** Emailed sign-in codes; undefined when no mail relay is configured. */
   emailCodes: EmailCodesConfig | undefined;
+  /** Anomaly alerts: cool-down, delivery interval and retries, http webhooks in development. */
+  alerts: AlertsOptions;
+  /** Sealing schedule (minutes after midnight UTC) and archive of the hash-chained audit log. */
+  audit: { sealTimes: number[]; archiveDir: string };
+  /**
+   * The server secret each tenant's audit pseudonym key is derived from (labelled by its source,
+   * so that a change of source changes the pseudonyms rather than colliding).
+   */
+  auditPseudonymSecret: string;
 }
 
 export interface EmailCodesConfig {
@@ -227,6 +258,17 @@ export function loadConfig(
             .map((s) => s.trim())
             .filter((s) => s !== ''),
     emailCodes: emailCodesConfig(v),
+    alerts: alertsOptions(v),
+    audit: {
+      sealTimes: parseSealTimes(v.CAUSEWAY_AUDIT_SEAL_TIMES),
+      archiveDir: v.CAUSEWAY_AUDIT_ARCHIVE_DIR,
+    },
+    auditPseudonymSecret:
+      v.CAUSEWAY_AUDIT_PSEUDONYM_KEY !== ''
+        ? `pseudonym-key:${v.CAUSEWAY_AUDIT_PSEUDONYM_KEY}`
+        : v.CAUSEWAY_CA_SEAL_KEY !== ''
+          ? `ca-seal-key:${v.CAUSEWAY_CA_SEAL_KEY}`
+          : `admin-token:${v.CAUSEWAY_ADMIN_TOKEN}`,
   };
 }
 

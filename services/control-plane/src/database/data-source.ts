@@ -17,6 +17,9 @@ import { Uploads1795520000000 } from './migrations/1795520000000-uploads';
 import { KeyRotationRevision1795541000000 } from './migrations/1795541000000-key-rotation-revision';
 import { UploadLifecycle1795536000000 } from './migrations/1795536000000-upload-lifecycle';
 import { TenantDeletion1795560000000 } from './migrations/1795560000000-tenant-deletion';
+import { AuditChain1795570000000 } from './migrations/1795570000000-audit-chain';
+import { AuditQuery1795575000000 } from './migrations/1795575000000-audit-query';
+import { Alerts1795580000000 } from './migrations/1795580000000-alerts';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -47,6 +50,9 @@ export const MIGRATIONS = [
   UploadLifecycle1795536000000,
   KeyRotationRevision1795541000000,
   TenantDeletion1795560000000,
+  AuditChain1795570000000,
+  AuditQuery1795575000000,
+  Alerts1795580000000,
 ];
 
 /**

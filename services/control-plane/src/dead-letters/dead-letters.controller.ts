@@ -5,6 +5,7 @@ import { Caller, RequirePermission } from '../access/permission.decorator';
 import type { Principal } from '../access/principal';
 import { parseInput } from '../common/validation';
 import { DeadLettersService } from './dead-letters.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const listQuery = z.strictObject({
   node: z.uuid().optional(),
@@ -19,6 +20,7 @@ export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLettersService) {}
 
   @Get()
+  @Audited('admin.dead_letter.listed')
   @RequirePermission('dead-letters.read')
   @ApiOperation({
     summary: 'List messages the bridge could not deliver, newest first, with their reason',
@@ -31,6 +33,7 @@ export class DeadLettersController {
   }
 
   @Get(':id')
+  @Audited('admin.dead_letter.read')
   @RequirePermission('dead-letters.read')
   @ApiOperation({ summary: 'Inspect one dead letter: headers, reason, body' })
   get(@Param('id') id: string) {
@@ -38,6 +41,7 @@ export class DeadLettersController {
   }
 
   @Post(':id/replay')
+  @Audited('admin.dead_letter.replayed')
   @HttpCode(200)
   @RequirePermission('dead-letters.replay')
   @ApiOperation({ summary: 'Send a dead letter again to the node queue it came from' })

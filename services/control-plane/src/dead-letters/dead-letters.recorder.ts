@@ -23,6 +23,7 @@ import { AMQP_CONNECTION } from '../bridge/bridge.module';
 import { Clock } from '../common/clock';
 import { ROOT_LOGGER } from '../logging';
 import { DeadLetterEntity } from './dead-letter.entity';
+import { AuditService } from '../audit/audit.service';
 
 /** What RabbitMQ says in `x-death` about a message it dead-lettered. */
 interface XDeath {
@@ -49,6 +50,7 @@ export class DeadLetterRecorder implements OnApplicationBootstrap, OnApplication
     @InjectRepository(DeadLetterEntity) private readonly deadLetters: Repository<DeadLetterEntity>,
     private readonly topology: BridgeTopology,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     @Inject(AMQP_CONNECTION) connection: AmqpConnectionManager,
     @Inject(ROOT_LOGGER) logger: Logger,
   ) {
@@ -118,6 +120,14 @@ export class DeadLetterRecorder implements OnApplicationBootstrap, OnApplication
       }),
     );
     this.logger.warn({ deadLetterId: id, reason, nodeId, sourceQueue }, 'dead letter recorded');
+    await this.audit.record({
+      tenantId: null,
+      type: 'admin.dead_letter.received',
+      outcome: 'failure',
+      actor: null,
+      reason,
+      details: { deadLetterId: id, nodeId, queue: sourceQueue, reason },
+    });
     return 'ack';
   }
 

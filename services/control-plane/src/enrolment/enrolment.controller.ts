@@ -5,6 +5,7 @@ import { Public, RequirePermission } from '../access/permission.decorator';
 import { parseInput } from '../common/validation';
 import { CertificateRenewal } from './certificate-renewal';
 import { EnrolmentService } from './enrolment.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const tokenId = z.uuid({ error: 'a join token id is a UUID' });
 const nodeId = z.uuid({ error: 'a node id is a UUID' });
@@ -18,6 +19,7 @@ export class EnrolmentController {
   ) {}
 
   @Post('api/v1/tenants/:tenant/join-tokens')
+  @Audited('admin.join_token.created')
   @ApiBearerAuth()
   @RequirePermission('join-tokens.manage')
   @ApiOperation({ summary: 'Create a one-time, expiring join token (shown once) to enrol a node' })
@@ -26,6 +28,7 @@ export class EnrolmentController {
   }
 
   @Get('api/v1/tenants/:tenant/join-tokens')
+  @Audited('admin.join_token.listed')
   @ApiBearerAuth()
   @RequirePermission('join-tokens.manage')
   @ApiOperation({ summary: 'List join tokens and their state (never the tokens themselves)' })
@@ -34,6 +37,7 @@ export class EnrolmentController {
   }
 
   @Delete('api/v1/tenants/:tenant/join-tokens/:id')
+  @Audited('admin.join_token.revoked')
   @ApiBearerAuth()
   @RequirePermission('join-tokens.manage')
   @ApiOperation({ summary: 'Revoke a join token' })

@@ -27,6 +27,7 @@ import {
   type EnrolmentResult,
   type JoinTokenView,
 } from './enrolment.dto';
+import { AuditService } from '../audit/audit.service';
 
 @Injectable()
 export class EnrolmentService {
@@ -39,6 +40,7 @@ export class EnrolmentService {
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    private readonly audit: AuditService,
   ) {
     logger.setContext('EnrolmentService');
   }
@@ -122,6 +124,14 @@ export class EnrolmentService {
         { nodeId },
         'enrolment refused: join token unknown, used, expired or revoked',
       );
+      await this.audit.record({
+        tenantId: null,
+        type: 'admin.node.enrolment_refused',
+        outcome: 'failure',
+        actor: `node:${nodeId}`,
+        reason: 'join_token_invalid',
+        details: { nodeId },
+      });
       throw new CausewayError('join_token_invalid');
     }
     let issued: ReturnType<typeof signNodeCertificate>;
@@ -132,6 +142,14 @@ export class EnrolmentService {
           { nodeId, joinTokenId: grant.id },
           'enrolment refused: the CSR names another tenant than the join token',
         );
+        await this.audit.record({
+          tenantId: grant.tenant_id,
+          type: 'admin.node.enrolment_refused',
+          outcome: 'failure',
+          actor: `node:${nodeId}`,
+          reason: 'tenant_mismatch',
+          details: { nodeId, joinTokenId: grant.id },
+        });
         throw new CausewayError(
           'invalid_csr',
           'The certificate request names another tenant (O) than the one the join token belongs to.',
@@ -165,6 +183,19 @@ export class EnrolmentService {
       throw error;
     }
     this.logger.info({ nodeId, tenantId: grant.tenant_id, joinTokenId: grant.id }, 'node enrolled');
+    await this.audit.record({
+      tenantId: grant.tenant_id,
+      type: 'admin.node.enrolled',
+      outcome: 'success',
+      actor: `node:${nodeId}`,
+      details: {
+        nodeId,
+        name,
+        region: grant.region,
+        joinTokenId: grant.id,
+        certSerial: String(issued.serial),
+      },
+    });
     return {
       nodeId,
       tenantId: grant.tenant_id,

@@ -18,6 +18,7 @@ import {
   invitationViewSchema,
 } from './invitations.dto';
 import { InvitationsService } from './invitations.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
 const workspaceId = z.uuid({ error: 'a workspace id is a UUID' });
@@ -53,6 +54,7 @@ export class InvitationsController {
   }
 
   @Get('invitations')
+  @Audited('access.invitation.listed')
   @RequirePermission('invitations.manage')
   @ApiOperation({ summary: "List the tenant's invitations with their state" })
   @ApiOkResponse({ schema: schema(invitationListSchema) })

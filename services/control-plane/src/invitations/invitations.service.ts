@@ -316,6 +316,13 @@ export class InvitationsService implements OnApplicationBootstrap, OnApplication
         reason: 'invitation_expired',
         details: { assignmentId: r.assignment_id, invitationId: r.invitation_id },
       });
+      await this.audit.record({
+        tenantId: r.tenant_id,
+        type: 'access.invitation.expired',
+        outcome: 'success',
+        actor: null,
+        details: { invitationId: r.invitation_id, assignmentId: r.assignment_id },
+      });
     }
   }
 

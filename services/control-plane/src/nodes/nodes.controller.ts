@@ -21,6 +21,7 @@ import {
   pingBodySchema,
 } from './nodes.dto';
 import { NodesService } from './nodes.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
 
@@ -31,6 +32,7 @@ export class NodesController {
   constructor(private readonly nodes: NodesService) {}
 
   @Get()
+  @Audited('admin.node.listed')
   @RequirePermission('nodes.read')
   @ApiOperation({ summary: 'List nodes with their online/offline state and last heartbeat' })
   @ApiQuery({
@@ -45,6 +47,7 @@ export class NodesController {
   }
 
   @Get(':node')
+  @Audited('admin.node.read')
   @RequirePermission('nodes.read')
   @ApiOperation({ summary: 'Read one node' })
   @ApiOkResponse({ schema: schema(nodeViewSchema) })
@@ -53,6 +56,7 @@ export class NodesController {
   }
 
   @Post(':node/ping')
+  @Audited('admin.node.pinged')
   @HttpCode(200)
   @RequirePermission('nodes.ping')
   @ApiOperation({ summary: 'Send a ping over the service bridge and wait for the answer' })
@@ -72,6 +76,7 @@ export class NodesController {
   }
 
   @Post(':node/revoke')
+  @Audited('admin.node.revoked')
   @HttpCode(200)
   @RequirePermission('nodes.revoke')
   @ApiOperation({
@@ -84,6 +89,7 @@ export class NodesController {
   }
 
   @Get(':node/info')
+  @Audited('admin.node.info_read')
   @RequirePermission('nodes.ping')
   @ApiOperation({ summary: 'Ask the node for its version, host and uptime' })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS['node.info'].result) })

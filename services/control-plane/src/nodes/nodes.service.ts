@@ -14,6 +14,7 @@ import { TenantsService } from '../tenants/tenants.service';
 import type { NodeEntity } from './node.entity';
 import type { NodeView } from './nodes.dto';
 import { NodesRepository } from './nodes.repository';
+import { AuditService } from '../audit/audit.service';
 
 /** Told when a node comes back online or restarted (it may have missed commands meanwhile). */
 export type NodeReturnListener = (node: { id: string; tenantId: string }) => void;
@@ -32,6 +33,7 @@ export class NodesService implements OnApplicationBootstrap {
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    private readonly audit: AuditService,
   ) {
     logger.setContext('NodesService');
   }
@@ -85,6 +87,13 @@ export class NodesService implements OnApplicationBootstrap {
       throw new CausewayError('conflict', 'A revoked node gets no new credentials.');
     const credentials = await this.provision(node.id);
     this.logger.info({ nodeId: node.id }, 'node broker credentials rotated');
+    await this.audit.record({
+      tenantId: node.tenantId,
+      type: 'admin.node.credentials_rotated',
+      outcome: 'success',
+      actor: null,
+      details: { nodeId: node.id },
+    });
     return credentials;
   }
 
@@ -138,6 +147,14 @@ export class NodesService implements OnApplicationBootstrap {
     });
     if (!known) {
       this.logger.warn({ nodeId: beat.nodeId }, 'heartbeat from an unregistered node; ignored');
+      await this.audit.record({
+        tenantId: null,
+        type: 'admin.node.heartbeat_unknown',
+        outcome: 'failure',
+        actor: `node:${beat.nodeId}`,
+        reason: 'unknown_node',
+        details: { nodeId: beat.nodeId },
+      });
       return;
     }
     // A node back from being offline or restarted may have missed a key rotation: it gets the
@@ -146,7 +163,37 @@ export class NodesService implements OnApplicationBootstrap {
       before !== null &&
       beat.state === 'up' &&
       (!this.isOnline(before) || before.startedAt?.toISOString() !== beat.startedAt);
+    if (before !== null && beat.state !== 'up' && this.isOnline(before)) {
+      await this.audit.record({
+        tenantId: before.tenantId,
+        type: 'admin.node.offline',
+        outcome: 'success',
+        actor: `node:${beat.nodeId}`,
+        reason: beat.state,
+        details: { nodeId: beat.nodeId },
+      });
+    }
+    if (before?.version && beat.version !== before.version) {
+      await this.audit.record({
+        tenantId: before.tenantId,
+        type: 'admin.node.version_changed',
+        outcome: 'success',
+        actor: `node:${beat.nodeId}`,
+        details: { nodeId: beat.nodeId, version: beat.version, previousVersion: before.version },
+      });
+    }
     if (returning) {
+      await this.audit.record({
+        tenantId: before.tenantId,
+        type: 'admin.node.online',
+        outcome: 'success',
+        actor: `node:${beat.nodeId}`,
+        details: {
+          nodeId: beat.nodeId,
+          version: beat.version,
+          restarted: before.startedAt?.toISOString() !== beat.startedAt,
+        },
+      });
       for (const listener of this.returnListeners) listener(before);
       this.rpc
         .pushKeys(before, `keys-on-return-${beat.nodeId}`)

@@ -26,6 +26,7 @@ import { ROOT_LOGGER } from '../logging';
 import { NodeKeys } from '../trust/node-keys';
 import { OutboxEntity } from './outbox.entity';
 import { OutboxService } from './outbox.service';
+import { AuditService } from '../audit/audit.service';
 
 /**
  * Refusals that say "send it again with a fresh token": the command reached the node late, or
@@ -60,6 +61,7 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
     private readonly nodeKeys: NodeKeys,
     private readonly rpc: NodeRpc,
     private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
   ) {
     this.logger = logger.child({ component: 'command-results' });
     this.consumer = new QueueConsumer({
@@ -166,6 +168,14 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
       { commandId: command.id, code: reply.ok ? undefined : reply.error.code },
       'command refused as stale by the node; sending it again with a fresh delegation',
     );
+    await this.audit.record({
+      tenantId: command.principal?.tenantId ?? null,
+      type: 'admin.outbox.command_resent',
+      outcome: 'success',
+      actor: null,
+      reason: reply.ok ? null : reply.error.code,
+      details: { commandId: command.id, method: command.method, nodeId: command.nodeId },
+    });
     this.outbox.notify();
   }
 
@@ -199,6 +209,16 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
           },
         });
       }
+      if (overdue.length > 0) {
+        await this.audit.record({
+          tenantId: null,
+          type: 'admin.outbox.command_expired',
+          outcome: 'failure',
+          actor: null,
+          reason: 'node_unavailable',
+          details: { expired: overdue.length },
+        });
+      }
       return overdue.length;
     });
   }
@@ -220,6 +240,25 @@ export class CommandResults implements OnApplicationBootstrap, OnApplicationShut
     );
     const handler = this.handlers.get(command.method);
     if (handler) await handler(manager, command, reply);
+    if (!reply.ok) {
+      const rows = await manager.query<Array<{ tenant_id: string }>>(
+        'SELECT tenant_id FROM nodes WHERE id = $1',
+        [command.nodeId],
+      );
+      await this.audit.record({
+        tenantId: rows[0]?.tenant_id ?? null,
+        type: 'admin.outbox.command_failed',
+        outcome: 'failure',
+        actor: null,
+        reason: reply.error.code,
+        details: {
+          commandId: command.id,
+          method: command.method,
+          nodeId: command.nodeId,
+          errorCode: reply.error.code,
+        },
+      });
+    }
     this.logger.info(
       { commandId: command.id, method: command.method, ok: reply.ok, requestId: command.requestId },
       'command completed',

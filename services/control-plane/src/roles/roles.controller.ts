@@ -7,6 +7,7 @@ import { AccessExplainService } from './access-explain.service';
 import { createAssignmentSchema, createRoleSchema, createUserSchema } from './roles.dto';
 import { RolesService } from './roles.service';
 import { UsersAdminService } from './users-admin.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input' }) as Record<string, unknown>;
 
@@ -20,6 +21,7 @@ export class RolesController {
   ) {}
 
   @Get('roles')
+  @Audited('config.role.listed')
   @RequirePermission('roles.read')
   @ApiOperation({ summary: "The six built-in roles and the tenant's custom roles" })
   listRoles(@Param('tenant') tenant: string) {
@@ -50,6 +52,7 @@ export class RolesController {
   }
 
   @Get('role-assignments')
+  @Audited('access.role.assignments_listed')
   @RequirePermission('roles.read')
   @ApiOperation({ summary: 'Role assignments (filters: user, group, workspace)' })
   listAssignments(@Param('tenant') tenant: string, @Query() query: unknown) {
@@ -80,6 +83,7 @@ export class RolesController {
   }
 
   @Get('access/explain')
+  @Audited('access.role.explained')
   @RequirePermission('roles.read')
   @ApiOperation({
     summary: 'Why a user has or lacks a permission (query: user, permission, workspace, folder)',
@@ -96,6 +100,7 @@ export class UsersAdminController {
   constructor(private readonly users: UsersAdminService) {}
 
   @Get()
+  @Audited('admin.user.listed')
   @RequirePermission('users.read')
   @ApiOperation({ summary: "The tenant's users and partners" })
   list(@Param('tenant') tenant: string) {

@@ -12,6 +12,7 @@ import type { Principal } from '../access/principal';
 import { parseInput } from '../common/validation';
 import { clearedSessionCookie } from './session-cookie';
 import { SessionsService } from './sessions.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const sessionId = z.uuid({ error: 'a session id is a UUID' });
 const userId = z.uuid({ error: 'a user id is a UUID' });
@@ -22,6 +23,7 @@ export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Get('api/v1/me')
+  @Audited('auth.profile.read')
   @RequirePermission('account.self')
   @AllowPendingSecondFactor()
   @ApiOperation({ summary: 'Who is signed in' })
@@ -49,6 +51,7 @@ export class SessionsController {
   }
 
   @Get('api/v1/sessions')
+  @Audited('auth.session.listed')
   @RequirePermission('account.self')
   @ApiOperation({ summary: 'Your open sessions' })
   async list(@Caller() caller: Principal) {

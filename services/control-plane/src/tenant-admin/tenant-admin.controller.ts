@@ -23,6 +23,7 @@ import {
 import { RequestId } from '../common/request-id';
 import { TenantAdminService } from './tenant-admin.service';
 import { TenantDeletion } from './tenant-deletion.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
 
@@ -46,6 +47,7 @@ export class TenantAdminController {
   }
 
   @Get()
+  @Audited('admin.tenant.listed')
   @RequirePermission('tenants.create')
   @ApiOperation({ summary: 'List every tenant (platform operator)' })
   @ApiOkResponse({ schema: schema(tenantListSchema) })
@@ -54,6 +56,7 @@ export class TenantAdminController {
   }
 
   @Get(':tenant')
+  @Audited('admin.tenant.read')
   @RequirePermission('tenant.read')
   @ApiOperation({ summary: "Read the tenant's settings" })
   @ApiOkResponse({ schema: schema(tenantViewSchema) })
@@ -102,6 +105,7 @@ export class TenantAdminController {
   }
 
   @Get(':tenant/nodes')
+  @Audited('admin.node.listed')
   @RequirePermission('nodes.read')
   @ApiOperation({ summary: "List the tenant's nodes with their state" })
   @ApiOkResponse({ schema: schema(nodeListSchema) })

@@ -4,6 +4,7 @@ import { RequirePermission } from '../access/permission.decorator';
 import { RequestId } from '../common/request-id';
 import { KeyRotation } from './key-rotation';
 import { SigningKeysService } from './signing-keys.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 @ApiTags('signing keys')
 @ApiBearerAuth()
@@ -15,6 +16,7 @@ export class SigningKeysController {
   ) {}
 
   @Get()
+  @Audited('config.signing_key.listed')
   @RequirePermission('signing-keys.read')
   @ApiOperation({ summary: "The control plane's delegation signing keys (public ids and states)" })
   async list() {
@@ -22,6 +24,7 @@ export class SigningKeysController {
   }
 
   @Post('rotate')
+  @Audited('config.signing_key.rotated')
   @HttpCode(200)
   @RequirePermission('signing-keys.rotate')
   @ApiOperation({

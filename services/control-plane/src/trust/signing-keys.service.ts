@@ -25,6 +25,7 @@ import {
 import { Clock } from '../common/clock';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { CertificateAuthorityService } from './certificate-authority';
+import { AuditService } from '../audit/audit.service';
 
 /**
  * A retired key stays in the nodes' key set this long, so that tokens it signed just before a
@@ -74,6 +75,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    private readonly audit: AuditService,
   ) {
     logger.setContext('SigningKeysService');
     this.issuer = delegationIssuer(config.bridgeNamespace);
@@ -187,6 +189,15 @@ export class SigningKeysService implements OnApplicationBootstrap {
     if (result.retired) this.unsealed.delete(result.retired);
     this.active = undefined;
     this.logger.info({ kid: result.kid, retired: result.retired }, 'signing key rotated');
+    if (result.retired) {
+      await this.audit.record({
+        tenantId: null,
+        type: 'config.signing_key.retired',
+        outcome: 'success',
+        actor: null,
+        details: { kid: result.retired, successor: result.kid },
+      });
+    }
     return result;
   }
 
@@ -243,6 +254,13 @@ export class SigningKeysService implements OnApplicationBootstrap {
       const kid = await this.createKey(manager, 'active');
       await this.publishSet(manager);
       this.logger.info({ kid }, 'first delegation signing key created');
+      await this.audit.record({
+        tenantId: null,
+        type: 'config.signing_key.created',
+        outcome: 'success',
+        actor: null,
+        details: { kid },
+      });
     });
   }
 

@@ -14,6 +14,7 @@ import { RequestId } from '../common/request-id';
 import { parseInput } from '../common/validation';
 import { keyStatusSchema, rotationJobSchema, workspaceIdSchema } from './workspace-keys.dto';
 import { WorkspaceKeysService } from './workspace-keys.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
 
@@ -24,6 +25,7 @@ export class WorkspaceKeysController {
   constructor(private readonly keys: WorkspaceKeysService) {}
 
   @Get()
+  @Audited('admin.workspace.key_status_read')
   @RequirePermission('keys.read')
   @ApiOperation({
     summary: "Read a workspace's key status",

@@ -22,6 +22,7 @@ import {
 } from './workspaces.dto';
 import { WorkspaceQuotaService } from './workspace-quota.service';
 import { WorkspacesService } from './workspaces.service';
+import { Audited } from '../audited-routes/audited.decorator';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output' }) as Record<string, unknown>;
 const workspaceId = z.uuid({ error: 'a workspace id is a UUID' });
@@ -55,6 +56,7 @@ export class WorkspacesController {
   }
 
   @Get()
+  @Audited('admin.workspace.listed')
   @RequirePermission('workspaces.read')
   @ApiOperation({
     summary: "List the tenant's workspaces",
@@ -68,6 +70,7 @@ export class WorkspacesController {
   }
 
   @Get(':ws/members')
+  @Audited('admin.workspace.members_read')
   @RequirePermission('workspace.members.read')
   @ApiOperation({
     summary: 'Who has access to this workspace',
@@ -82,6 +85,7 @@ export class WorkspacesController {
   }
 
   @Get(':ws')
+  @Audited('admin.workspace.read')
   @RequirePermission('workspaces.read')
   @ApiOperation({ summary: 'Read one workspace' })
   @ApiOkResponse({ schema: schema(workspaceViewSchema) })

@@ -1,17 +1,16 @@
 import type { Statement } from 'better-sqlite3';
-import { appendEntry, verifyChain, type ChainProblem, type ChainedEntry } from '@causeway/audit';
-import type { KeyEventCode } from '../keys/key-events';
+import {
+  appendEntry,
+  checkAuditDetails,
+  verifyChain,
+  type ChainProblem,
+  type ChainedEntry,
+  type NodeAuditEventType,
+} from '@causeway/audit';
 import type { NodeStore } from '../state/node-store';
 
-/** Event codes the node records today; the full catalogue comes with the audit trail work. */
-export type NodeAuditCode =
-  | 'delegation.refused'
-  | 'access.denied'
-  | 'trust.keys_updated'
-  | 'trust.keys_refused'
-  | 'certificate.renewed'
-  | 'certificate.renewal_failed'
-  | KeyEventCode;
+/** The catalogue's events recorded on the node (side 'node' or 'both', libs/audit). */
+export type NodeAuditCode = NodeAuditEventType;
 
 export interface NodeAuditEvent {
   code: NodeAuditCode;
@@ -60,6 +59,8 @@ export class NodeAudit {
   }
 
   record(event: NodeAuditEvent): NodeAuditRecord {
+    // Fields the catalogue does not name (or of the wrong type) are a bug: refused, not chained.
+    checkAuditDetails(event.code, event.fields);
     return toRecord(this.append(event, new Date(this.now()).toISOString()));
   }
 

@@ -16,6 +16,7 @@ import {
   type RefusedDelegation,
 } from '@causeway/bridge';
 import { delegationIssuer } from '@causeway/contracts';
+import { auditedHandlers } from '../audit/handler-events';
 import { NodeAudit } from '../audit/node-audit';
 import { NODE_CONFIG, NODE_LOGGER, type NodeConfig } from '../config/config';
 import { DiagnosticsHandlers } from '../diagnostics/diagnostics.handlers';
@@ -50,6 +51,9 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
   /** Workspace file bytes: parts received from, and downloads sent to, control-plane instances. */
   private readonly streamReceiver: StreamReceiver;
   private readonly streamSender: StreamSender;
+  private readonly nodeId: string;
+  /** Set at shutdown: the broker connection's own events are no longer recorded. */
+  private closing = false;
 
   constructor(
     @Inject(NODE_CONFIG) config: NodeConfig,
@@ -62,7 +66,7 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(NodeStore) private readonly store: NodeStore,
     @Inject(NodeIdentity) identity: NodeIdentity,
     @Inject(TrustStore) trust: TrustStore,
-    @Inject(NodeAudit) audit: NodeAudit,
+    @Inject(NodeAudit) private readonly audit: NodeAudit,
     @Inject(NodeKeys) private readonly keys: NodeKeys,
     @Inject(KeysHandlers) private readonly keyHandlers: KeysHandlers,
   ) {
@@ -90,6 +94,18 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
       connectionName: `causeway-node:${config.nodeId}`,
       logger,
     });
+    this.nodeId = config.nodeId;
+    const nodeId = config.nodeId;
+    this.connection.on('connect', () => {
+      if (!this.closing) audit.record({ code: 'node.bridge.connected', fields: { nodeId } });
+    });
+    this.connection.on('disconnect', ({ err }: { err?: Error }) => {
+      if (this.closing) return;
+      audit.record({
+        code: 'node.bridge.disconnected',
+        fields: { nodeId, reason: err?.message ?? null },
+      });
+    });
     const side = { role: 'node' as const, nodeId: config.nodeId };
     this.streamReceiver = new StreamReceiver({
       connection: this.connection,
@@ -104,14 +120,15 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
       nodeId: config.nodeId,
       logger,
       prefetch: config.prefetch,
-      handlers: {
+      // Every request served or failed is recorded in the node's own chain (audit/handler-events).
+      handlers: auditedHandlers(audit, {
         ...diagnostics.handlers(),
         ...workspaces.handlers(),
         ...trustHandlers.handlers(),
         ...files.handlers({ receiver: this.streamReceiver, sender: this.streamSender }),
         ...uploads.handlers(),
         ...keyHandlers.handlers(),
-      },
+      }),
       trust: {
         verifier,
         signer: identity.signer,
@@ -142,11 +159,20 @@ export class NodeBridge implements OnApplicationBootstrap, OnApplicationShutdown
     this.heartbeat.start();
     this.renewer.start();
     this.keyHandlers.start();
+    this.audit.record({
+      code: 'node.started',
+      fields: { version: NODE_VERSION, nodeId: this.nodeId },
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.renewer.stop();
     await this.server.stop();
+    this.closing = true;
+    this.audit.record({
+      code: 'node.stopped',
+      fields: { version: NODE_VERSION, nodeId: this.nodeId },
+    });
     await this.streamReceiver.close();
     await this.streamSender.close();
     await this.heartbeat.stop();

@@ -3,6 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NodeAudit } from '../audit/node-audit';
+import { NodeAuditArchiver, objectStoreArchive } from '../audit/node-audit-archive';
+import type { AuditArchive } from '@causeway/audit';
+import { loadNodeConfig } from '../config/config';
+import { createObjectStore } from '../storage';
 import { enrol } from '../enrolment/enrol';
 import { NodeStore } from '../state/node-store';
 import { runNode } from '../main';
@@ -100,15 +104,36 @@ function main(argv: string[]): void {
       try {
         const audit = new NodeAudit(store);
         if (positionals[1] === 'verify') {
-          const problem = audit.verify();
-          process.stdout.write(
-            values.json
-              ? `${JSON.stringify({ ok: !problem, problem: problem ?? null })}\n`
-              : problem
-                ? `audit trail broken: ${problem.kind} at position ${problem.position}\n`
-                : `audit trail intact (${audit.list().length} entries)\n`,
-          );
-          if (problem) process.exitCode = 1;
+          // The live chain and every archived segment in the node's storage (when configured).
+          const live = audit.list().length;
+          const verifyStore = NodeStore.open(dir);
+          nodeAuditArchive(dir)
+            .then((archive) => new NodeAuditArchiver(verifyStore, archive).verify())
+            .then(
+              (report) => {
+                const problem = report.problems[0];
+                process.stdout.write(
+                  values.json
+                    ? `${JSON.stringify({ ...report, problem: problem ?? null })}\n`
+                    : report.ok
+                      ? `audit trail intact (${live} live entries, ${report.segments} archived segments)\n`
+                      : report.problems
+                          .map(
+                            (p) =>
+                              `audit trail broken: ${p.kind} in ${p.where}${p.segment ? ` ${p.segment}` : ''}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.index !== undefined ? ` (index ${p.index})` : ''}: ${p.detail}\n`,
+                          )
+                          .join(''),
+                );
+                if (!report.ok) process.exitCode = 1;
+              },
+              (error: unknown) => {
+                process.stderr.write(
+                  `causeway-node: audit verification failed: ${error instanceof Error ? error.message : String(error)}\n`,
+                );
+                process.exitCode = 1;
+              },
+            )
+            .finally(() => verifyStore.close());
           return;
         }
         for (const entry of audit.list()) {
@@ -141,4 +166,25 @@ try {
     `causeway-node: ${error instanceof Error ? error.message : String(error)}. Try --help.\n`,
   );
   process.exit(64);
+}
+
+/**
+ * The node's storage as an audit archive, from its configuration; an empty archive (live chain
+ * only, said on stderr) when the configuration cannot be read here.
+ */
+async function nodeAuditArchive(stateDir: string): Promise<AuditArchive> {
+  try {
+    const config = loadNodeConfig({ ...process.env, CAUSEWAY_STATE_DIR: stateDir });
+    return objectStoreArchive(await createObjectStore(config.storage));
+  } catch (error) {
+    process.stderr.write(
+      `causeway-node: archived segments not checked (${error instanceof Error ? error.message : String(error)})\n`,
+    );
+    return {
+      put: () => Promise.reject(new Error('read-only')),
+      get: () => Promise.resolve(undefined),
+      list: () => Promise.resolve([]),
+      delete: () => Promise.resolve(),
+    };
+  }
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 import { ENROLMENT_FILE, enrolmentFileSchema, type EnrolmentFile } from '../enrolment/enrol';
+import { DEFAULT_SEAL_TIMES, SEAL_TIMES_PATTERN, parseSealTimes } from '@causeway/audit';
 
 /** Every setting of a node. The node only dials out: there is no listen address. */
 export const NODE_ENV = {
@@ -68,6 +69,18 @@ export const NODE_ENV = {
     expects:
       'milliseconds between checks for master keys older than their tenant rotation period (100-86400000)',
     default: '3600000',
+  },
+  // Audit (services/node/src/audit): when the hash-chained log is sealed, how long archives stay.
+  CAUSEWAY_AUDIT_SEAL_TIMES: {
+    schema: z.string().regex(SEAL_TIMES_PATTERN, 'HH:MM[,HH:MM...] in UTC'),
+    expects:
+      'the UTC times of day at which the audit log is sealed into signed segments in storage, HH:MM[,HH:MM...] (default 00:00,12:00)',
+    default: DEFAULT_SEAL_TIMES,
+  },
+  CAUSEWAY_AUDIT_RETENTION_DAYS: {
+    schema: z.coerce.number().int().min(1).max(36_500),
+    expects: 'days archived audit segments are kept before they are removed (1-36500)',
+    default: '365',
   },
   // Storage (services/node/src/storage): where workspace files' encrypted bytes are kept.
   CAUSEWAY_STORAGE_DRIVER: {
@@ -162,6 +175,8 @@ export interface NodeConfig {
   nodeSealKey: string;
   /** Keys: how often the scheduler looks for master keys due for rotation. */
   keyRotationCheckIntervalMs: number;
+  /** Audit: seal times (minutes after midnight UTC) and retention of archived segments. */
+  audit: { sealTimes: number[]; retentionDays: number };
 }
 
 /**
@@ -201,6 +216,10 @@ export function loadNodeConfig(env: Record<string, string | undefined> = process
     storage: storageConfig(v),
     nodeSealKey: v.CAUSEWAY_NODE_SEAL_KEY,
     keyRotationCheckIntervalMs: v.CAUSEWAY_KEY_ROTATION_CHECK_INTERVAL_MS,
+    audit: {
+      sealTimes: parseSealTimes(v.CAUSEWAY_AUDIT_SEAL_TIMES),
+      retentionDays: v.CAUSEWAY_AUDIT_RETENTION_DAYS,
+    },
   };
 }
 

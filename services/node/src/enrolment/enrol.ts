@@ -11,6 +11,8 @@ import {
   verifyPayload,
 } from '@causeway/crypto';
 import { STATE_FILES } from '../trust/files';
+import { NodeAudit } from '../audit/node-audit';
+import { NodeStore } from '../state/node-store';
 
 /** What enrolment leaves in the state directory for `causeway-node run` to start from. */
 export const ENROLMENT_FILE = STATE_FILES.enrolment;
@@ -126,6 +128,16 @@ export async function enrol(options: {
   };
   // Written last: its presence means the enrolment is complete.
   await write(ENROLMENT_FILE, `${JSON.stringify(record, null, 2)}\n`);
+  // The first entry of the node's own trail: when, and into which tenant, it enrolled.
+  const store = NodeStore.open(options.stateDir);
+  try {
+    new NodeAudit(store).record({
+      code: 'node.enrolled',
+      fields: { nodeId, tenantId: granted.tenantId, region: granted.region },
+    });
+  } finally {
+    store.close();
+  }
   say(`enrolled as node ${nodeId}`);
   return record;
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { HandlerMap, StreamReceiver, StreamSender } from '@causeway/bridge';
 import {
@@ -13,6 +13,7 @@ import {
   type Principal,
 } from '@causeway/contracts';
 import { ciphertextRangeFor, ciphertextSizeFor, createRangeDecryptStream } from '@causeway/crypto';
+import { NodeAudit, type NodeAuditEvent } from '../audit/node-audit';
 import { NodeKeys } from '../keys';
 import { NodeStore } from '../state/node-store';
 import { OBJECT_STORE, type ObjectStore } from '../storage';
@@ -70,6 +71,7 @@ export class FilesService implements OnApplicationBootstrap {
     @Inject(NodeStore) store: NodeStore,
     @Inject(NodeKeys) private readonly keys: NodeKeys,
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
+    @Optional() @Inject(NodeAudit) private readonly audit?: NodeAudit,
   ) {
     this.repository = new FilesRepository(store);
     // Earlier versions staged parts here; nothing in it can be resumed.
@@ -101,7 +103,21 @@ export class FilesService implements OnApplicationBootstrap {
         dropped += 1;
       }
     }
+    if (dropped > 0)
+      this.audit?.record({ code: 'data.upload.parts_dropped', fields: { count: dropped } });
     return dropped;
+  }
+
+  /**
+   * Records what happened after a request was answered (a part committed, a download finished).
+   * Too late to fail the request: a record that cannot be written is logged, never thrown.
+   */
+  private record(event: NodeAuditEvent, logger: Logger): void {
+    try {
+      this.audit?.record(event);
+    } catch (error) {
+      logger.error({ code: event.code, reason: errorText(error) }, 'audit record failed');
+    }
   }
 
   /** Resolves once the part being received for `uploadId` (if any) was committed or dropped. */
@@ -340,6 +356,20 @@ export class FilesService implements OnApplicationBootstrap {
           }
           this.keepFileHash(uploadId, fileHash, offset + result.size);
           logger.info({ uploadId, partIndex, size: result.size }, 'upload part committed');
+          this.record(
+            {
+              code: 'data.upload.part_committed',
+              fields: {
+                subject: principal?.subject ?? null,
+                tenantId: upload.tenant_id,
+                workspaceId: upload.workspace_id,
+                uploadId,
+                offset,
+                bytes: result.size,
+              },
+            },
+            logger,
+          );
         },
         discard: async () => {
           this.keys.dataKeys.deleteDataKey(objectId);
@@ -356,6 +386,20 @@ export class FilesService implements OnApplicationBootstrap {
       void accepted
         .catch(async (error: unknown) => {
           logger.warn({ uploadId, streamId, reason: errorText(error) }, 'upload part dropped');
+          this.record(
+            {
+              code: 'data.upload.part_failed',
+              fields: {
+                subject: principal?.subject ?? null,
+                tenantId: upload.tenant_id,
+                workspaceId: upload.workspace_id,
+                uploadId,
+                offset,
+                reason: 'stream_failed',
+              },
+            },
+            logger,
+          );
           await sink.drop();
         })
         .catch((error: unknown) =>
@@ -488,6 +532,10 @@ export class FilesService implements OnApplicationBootstrap {
     // idempotent, so a repeated request after a crash finishes the job.
     const parts = this.repository.allParts(fileId);
     for (const part of parts) this.keys.dataKeys.deleteDataKey(part.object_id);
+    this.audit?.record({
+      code: 'key.data_keys_destroyed',
+      fields: { workspaceId, fileId, versions, dataKeys: parts.length },
+    });
     for (const part of parts) await this.objects.delete(part.object_id);
     this.repository.deleteFile(fileId);
     logger.info({ workspaceId, fileId, versions }, 'file deleted');
@@ -531,10 +579,30 @@ export class FilesService implements OnApplicationBootstrap {
     } catch (error) {
       throw new CausewayError('conflict', `The download stream cannot start: ${errorText(error)}`);
     }
+    const recorded = {
+      subject: principal?.subject ?? null,
+      tenantId: principal?.tenantId ?? null,
+      workspaceId,
+      fileId,
+      version: version.version,
+      range: range ? `${range.start}-${range.end}` : null,
+      bytes: size,
+    };
     sending.then(
-      () => logger.info({ fileId, streamId, size }, 'file sent'),
-      (error: unknown) =>
-        logger.warn({ fileId, streamId, reason: errorText(error) }, 'file download failed'),
+      () => {
+        logger.info({ fileId, streamId, size }, 'file sent');
+        this.record({ code: 'data.file.download_completed', fields: recorded }, logger);
+      },
+      (error: unknown) => {
+        logger.warn({ fileId, streamId, reason: errorText(error) }, 'file download failed');
+        this.record(
+          {
+            code: 'data.file.download_failed',
+            fields: { ...recorded, reason: 'stream_failed' },
+          },
+          logger,
+        );
+      },
     );
     return { size, totalSize: version.size, sha256: version.sha256 };
   }

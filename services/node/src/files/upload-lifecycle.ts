@@ -2,6 +2,7 @@ import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/comm
 import type { Logger } from 'pino';
 import type { HandlerMap } from '@causeway/bridge';
 import { CausewayError, type MethodResult, type Principal } from '@causeway/contracts';
+import type { NodeAudit } from '../audit/node-audit';
 import type { NodeKeys } from '../keys';
 import type { NodeStore } from '../state/node-store';
 import type { ObjectStore } from '../storage';
@@ -13,6 +14,8 @@ export interface UploadLifecycleOptions {
   /** The clock the sweep compares `expires_at` with (injected by tests). */
   now?: () => Date;
   logger: Logger;
+  /** The node's audit trail (absent in tests that do not look at it). */
+  audit?: Pick<NodeAudit, 'record'>;
 }
 
 /** What one sweep dropped. */
@@ -124,6 +127,18 @@ export class UploadLifecycle implements OnApplicationBootstrap, OnApplicationShu
         { uploadId: upload.id, workspaceId: upload.workspace_id, expiresAt: upload.expires_at },
         'expired upload dropped',
       );
+      this.options.audit?.record({
+        code: 'data.upload.expired',
+        fields: {
+          tenantId: upload.tenant_id,
+          workspaceId: upload.workspace_id,
+          uploadId: upload.id,
+          folder: upload.folder,
+          name: upload.name,
+          size: upload.total_size,
+          received: upload.received,
+        },
+      });
     }
     const orphans = this.store.db
       .prepare(
@@ -135,6 +150,10 @@ export class UploadLifecycle implements OnApplicationBootstrap, OnApplicationShu
     for (const orphan of orphans) {
       const workspaceId = orphan.object_id.split('/')[0] ?? '';
       await this.dropParts(workspaceId, orphan.file_id, orphan.last + 1);
+      this.options.audit?.record({
+        code: 'data.upload.orphans_dropped',
+        fields: { workspaceId, uploadId: orphan.file_id, count: orphan.last + 1 },
+      });
     }
     if (dropped > 0 || orphans.length > 0) {
       this.options.logger.info({ expired: dropped, orphaned: orphans.length }, 'uploads swept');

@@ -116,6 +116,10 @@ export class KeyRotation {
     const finished: RotationJob[] = [];
     const errors: unknown[] = [];
     for (const job of this.repository.runningJobs()) {
+      this.options.events.record({
+        code: 'key.rotation_resumed',
+        fields: { workspaceId: job.workspaceId, jobId: job.id, rewrapped: job.rewrapped },
+      });
       try {
         finished.push(await this.runJob(job.id));
       } catch (error) {
@@ -244,13 +248,22 @@ export class KeyRotation {
         );
       }
       if (Date.parse(key.createdAt) > now.getTime() - days * DAY_MS) continue;
+      this.options.events.record({
+        code: 'key.rotation_scheduled',
+        fields: { workspaceId: key.workspaceId, rotationDays: days },
+      });
       try {
         result.rotated.push(await this.rotate(key.workspaceId));
       } catch (error) {
+        const code = error instanceof KeysError ? error.code : 'internal_error';
         result.failed.push({
           workspaceId: key.workspaceId,
-          code: error instanceof KeysError ? error.code : 'internal_error',
+          code,
           message: error instanceof Error ? error.message : String(error),
+        });
+        this.options.events.record({
+          code: 'key.rotation_failed',
+          fields: { workspaceId: key.workspaceId, errorCode: code },
         });
       }
     }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, RequirePermission } from '../../access/permission.decorator';
 import type { Principal } from '../../access/principal';
 import { TenantAllowListsService } from './tenant-allow-lists.service';
+import { Audited } from '../../audited-routes/audited.decorator';
 
 @ApiTags('allow-list')
 @ApiBearerAuth()
@@ -11,6 +12,7 @@ export class AllowListController {
   constructor(private readonly lists: TenantAllowListsService) {}
 
   @Get()
+  @Audited('config.allow_list.read')
   @RequirePermission('allow-list.manage')
   @ApiOperation({ summary: "The tenant's IP allow-list (IPv4/IPv6 CIDRs; empty allows all)" })
   get(@Param('tenant') tenant: string) {

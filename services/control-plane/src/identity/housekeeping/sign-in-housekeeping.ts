@@ -11,6 +11,7 @@ import type { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { returnedRows } from '../../common/returned-rows';
 import { CONFIG, type ControlPlaneConfig } from '../../config/config';
+import { AuditService } from '../../audit/audit.service';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 /** Ended sessions stay listed this long (for support questions), then go. */
@@ -33,6 +34,7 @@ export class SignInHousekeeping implements OnApplicationBootstrap, OnApplication
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    private readonly audit: AuditService,
   ) {
     logger.setContext('SignInHousekeeping');
   }
@@ -83,6 +85,15 @@ export class SignInHousekeeping implements OnApplicationBootstrap, OnApplication
       ),
     };
     this.logger.debug({ deleted: counts }, 'sign-in sweep done');
+    if (Object.values(counts).some((n) => n > 0)) {
+      await this.audit.record({
+        tenantId: null,
+        type: 'auth.expired_records.purged',
+        outcome: 'success',
+        actor: null,
+        details: counts,
+      });
+    }
     return counts;
   }
 

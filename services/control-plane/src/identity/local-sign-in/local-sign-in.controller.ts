@@ -16,6 +16,7 @@ import type { SignInResult } from '../sign-in/sign-in-flow.service';
 import { EmailSignInService } from './email-sign-in.service';
 import { PasswordSignInService } from './password-sign-in.service';
 import { SecondFactorService } from './second-factor.service';
+import { Audited } from '../../audited-routes/audited.decorator';
 
 /** The signed-in user's session; the operator token has no account of its own. */
 function sessionOf(caller: Principal): SessionUser {
@@ -85,6 +86,7 @@ export class LocalSignInController {
   }
 
   @Post('api/v1/me/second-factor/totp')
+  @Audited('auth.second_factor.setup_started')
   @RequirePermission('account.self')
   @AllowPendingSecondFactor()
   @ApiOperation({ summary: 'Start setting up an authenticator app (secret shown once)' })

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, RequirePermission } from '../../access/permission.decorator';
 import type { Principal } from '../../access/principal';
 import { SignInPolicyService } from './sign-in-policy.service';
+import { Audited } from '../../audited-routes/audited.decorator';
 
 @ApiTags('sign-in')
 @Controller('api/v1/tenants/:tenant/sign-in-policy')
@@ -10,6 +11,7 @@ export class SignInPolicyController {
   constructor(private readonly policies: SignInPolicyService) {}
 
   @Get()
+  @Audited('config.sign_in_policy.read')
   @ApiBearerAuth()
   @RequirePermission('sign-in-policy.manage')
   @ApiOperation({

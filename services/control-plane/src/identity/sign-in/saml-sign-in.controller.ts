@@ -10,6 +10,7 @@ import { SessionsService } from '../../sessions/sessions.service';
 import { SamlSignInService } from './saml-sign-in.service';
 import { afterSignIn } from './sign-in-flow.service';
 import { bindingCookie, boundValue } from './browser-binding';
+import { Audited } from '../../audited-routes/audited.decorator';
 
 const providerQuery = z.object({ provider: z.uuid({ error: 'a provider id is a UUID' }) });
 const acsForm = z.object({ SAMLResponse: z.unknown(), RelayState: z.unknown() }).partial();
@@ -52,6 +53,7 @@ export class SamlSignInController {
   ) {}
 
   @Get('metadata')
+  @Audited('config.identity_provider.metadata_read')
   @Public()
   @ApiOperation({ summary: "A SAML connector's SP metadata (entity id, ACS URL), for the IdP" })
   async metadata(
@@ -65,6 +67,7 @@ export class SamlSignInController {
   }
 
   @Get('login')
+  @Audited('auth.sign_in.started', { method: 'saml' })
   @Public()
   @ApiOperation({ summary: 'Start signing in with one of the tenant SAML connectors (redirects)' })
   async login(

@@ -26,6 +26,7 @@ import { OidcSignInService } from './oidc-sign-in.service';
 import { afterSignIn } from './sign-in-flow.service';
 import { bindingCookie, boundValue } from './browser-binding';
 import { SignInPolicyService } from '../sign-in-policy/sign-in-policy.service';
+import { Audited } from '../../audited-routes/audited.decorator';
 
 const providerId = z.uuid({ error: 'a provider id is a UUID' });
 const loginQuery = z.object({ provider: providerId });
@@ -66,6 +67,7 @@ export class SignInController {
   }
 
   @Get('api/v1/tenants/:tenant/identity-providers')
+  @Audited('config.identity_provider.listed')
   @ApiBearerAuth()
   @RequirePermission('identity-providers.manage')
   @ApiOperation({ summary: "The tenant's sign-in connectors (never their secrets)" })
@@ -88,6 +90,7 @@ export class SignInController {
 
   /** Public: what the sign-in page offers for this tenant. */
   @Get('api/v1/auth/:tenant/methods')
+  @Audited('auth.sign_in_methods.read')
   @Public()
   @ApiOperation({ summary: "The tenant's sign-in methods" })
   async methods(@Param('tenant') tenant: string) {
@@ -101,6 +104,7 @@ export class SignInController {
   }
 
   @Get('api/v1/auth/:tenant/oidc/login')
+  @Audited('auth.sign_in.started', { method: 'oidc' })
   @Public()
   @ApiOperation({ summary: "Start signing in with one of the tenant's OIDC providers (redirects)" })
   async oidcLogin(
