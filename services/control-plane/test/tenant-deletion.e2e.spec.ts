@@ -1,27 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { eventually } from '@causeway/testing';
+import { filesUnder } from './files-under';
 import { Stack } from './harness';
 import { tusUpload } from './tus-client';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** Every regular file under a directory, recursively (none if it does not exist). */
-function filesUnder(directory: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(directory, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
-    const path = join(directory, entry.name);
-    if (entry.isDirectory()) return filesUnder(path);
-    return entry.isFile() ? [path] : [];
-  });
-}
 
 /**
  * Deleting a tenant, end to end with a real node: sessions end at once, nothing new can be

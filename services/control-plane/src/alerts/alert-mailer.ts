@@ -1,5 +1,5 @@
 import * as nodemailer from 'nodemailer';
-import type { SmtpConfig } from '../identity/email-codes/mailer';
+import { createSmtpTransport, type SmtpConfig } from '../identity/email-codes/mailer';
 import type { AlertPayload } from './alerts.repository';
 import { ALERT_TITLES } from './alerts.dto';
 
@@ -39,19 +39,7 @@ export class AlertMailer {
   private readonly transport: nodemailer.Transporter;
 
   constructor(private readonly config: SmtpConfig) {
-    const timeout = config.timeoutMs ?? 10_000;
-    this.transport = nodemailer.createTransport({
-      host: config.host,
-      port: config.port,
-      secure: config.secure,
-      requireTLS: config.requireTls ?? false,
-      auth: config.auth,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-      logger: false,
-      debug: false,
-    });
+    this.transport = createSmtpTransport(config);
   }
 
   /** Throws an error naming only the kind of failure (never the recipient or credentials). */

@@ -122,6 +122,23 @@ export function renderInvitation(message: InvitationMessage): {
   return { subject, text, html };
 }
 
+/** The one nodemailer transport set-up for Causeway's relay: timeouts on, nodemailer's logging off. */
+export function createSmtpTransport(config: SmtpConfig): nodemailer.Transporter {
+  const timeout = config.timeoutMs ?? 10_000;
+  return nodemailer.createTransport({
+    host: config.host,
+    port: config.port,
+    secure: config.secure,
+    requireTLS: config.requireTls ?? false,
+    auth: config.auth,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+    logger: false,
+    debug: false,
+  });
+}
+
 /**
  * A Mailer over SMTP with nodemailer. A failure becomes `mail_failed` naming only the kind of
  * failure (nodemailer's error code and the SMTP reply code), never the message, recipient or
@@ -131,19 +148,7 @@ export class SmtpMailer implements Mailer, InvitationMailer {
   private readonly transport: nodemailer.Transporter;
 
   constructor(private readonly config: SmtpConfig) {
-    const timeout = config.timeoutMs ?? 10_000;
-    this.transport = nodemailer.createTransport({
-      host: config.host,
-      port: config.port,
-      secure: config.secure,
-      requireTLS: config.requireTls ?? false,
-      auth: config.auth,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-      logger: false,
-      debug: false,
-    });
+    this.transport = createSmtpTransport(config);
   }
 
   async sendSignInCode(to: string, message: SignInCodeMessage): Promise<void> {
