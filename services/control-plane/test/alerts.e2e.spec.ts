@@ -236,13 +236,20 @@ describe('anomaly alerts', () => {
       expect(mail.text).toContain(alertId);
       for (const s of secrets) expect(mail.text).not.toContain(s);
 
-      const rows = await stack.app
-        .get(DataSource)
-        .query<Array<{ channel: string; attempts: number; delivered: boolean }>>(
-          `SELECT channel, attempts, delivered_at IS NOT NULL AS delivered FROM alert_deliveries
-           WHERE alert_id = $1 ORDER BY channel`,
-          [alertId],
-        );
+      // The receiver sees the call before the deliverer records its answer: wait for the record.
+      const rows = await eventually(
+        async () => {
+          const found = await stack.app
+            .get(DataSource)
+            .query<Array<{ channel: string; attempts: number; delivered: boolean }>>(
+              `SELECT channel, attempts, delivered_at IS NOT NULL AS delivered FROM alert_deliveries
+               WHERE alert_id = $1 ORDER BY channel`,
+              [alertId],
+            );
+          return found.length === 2 && found.every((r) => r.delivered) ? found : undefined;
+        },
+        { timeoutMs: 15_000, what: 'both deliveries recorded as delivered' },
+      );
       expect(rows).toEqual([
         { channel: 'email', attempts: 1, delivered: true },
         { channel: 'webhook', attempts: 3, delivered: true },
