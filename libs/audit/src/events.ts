@@ -4,12 +4,16 @@
  * was typed, a token or a password.
  */
 import {
+  alertChannel,
+  alertFields,
+  alertSignInBurstFields,
   count,
   fields,
   fileFields,
   flag,
   ident,
   int,
+  networkList,
   nodeCaller,
   opt,
   routeFields,
@@ -329,7 +333,16 @@ export const AUDIT_EVENTS = {
     category: 'alert',
     severity: 'warning',
     side: 'control-plane',
-    fields: scalarFields,
+    fields: fields({
+      ...alertFields('download.outside_networks'),
+      user: ident,
+      // The client address as recorded, which may be missing or unreadable (counts as outside).
+      address: opt(text),
+      workspaceId: opt(text),
+      fileId: opt(text),
+      bytes: count,
+      networks: networkList,
+    }),
     description:
       "A file was downloaded from an address outside the tenant's trusted networks (or its allow-list).",
   },
@@ -337,21 +350,29 @@ export const AUDIT_EVENTS = {
     category: 'alert',
     severity: 'warning',
     side: 'control-plane',
-    fields: scalarFields,
+    fields: fields({
+      ...alertFields('download.volume'),
+      user: ident,
+      windowBytes: count,
+      windowMinutes: count,
+      baselineHourlyBytes: count,
+      limitBytes: count,
+    }),
     description: "A user's download volume in the last hour is far above their baseline.",
   },
   'alert.sign_in.burst': {
     category: 'alert',
     severity: 'warning',
     side: 'control-plane',
-    fields: scalarFields,
+    fields: alertSignInBurstFields,
     description: 'A burst of failed sign-ins for one address or from one IP.',
   },
   'alert.delivery.failed': {
     category: 'alert',
     severity: 'warning',
     side: 'control-plane',
-    fields: scalarFields,
+    // `error` is the deliverer's own sentence: never the URL (it may carry a token) or a secret.
+    fields: fields({ alertId: ident, channel: alertChannel, attempts: count, error: text }),
     description:
       'An alert could not be delivered to its webhook or email address after every retry.',
   },
@@ -359,7 +380,14 @@ export const AUDIT_EVENTS = {
     category: 'configuration',
     severity: 'notice',
     side: 'control-plane',
-    fields: scalarFields,
+    // The webhook's host only (its path or query may carry a token), and whether a secret was
+    // made, never the secret.
+    fields: fields({
+      webhookHost: ident.nullable(),
+      emails: count,
+      trustedNetworks: networkList,
+      secretGenerated: flag,
+    }),
     description:
       "The tenant's alert settings changed (webhook, emails, trusted networks, thresholds, a new signing secret).",
   },
@@ -856,8 +884,9 @@ export const AUDIT_EVENTS = {
     category: 'authentication',
     severity: 'warning',
     side: 'control-plane',
-    fields: fields({ path: text }),
-    description: 'A request carried a bearer token that is not valid.',
+    fields: fields({ path: text, repeats: opt(count), firstAt: opt(text) }),
+    description:
+      'A request carried a bearer token that is not valid. Further ones from the same address within a minute are recorded as one event: `repeats` counts them from `firstAt`, `path` is the last one.',
   },
   'auth.second_factor.pending_refused': {
     category: 'authentication',
@@ -1220,8 +1249,9 @@ export const AUDIT_EVENTS = {
     category: 'authentication',
     severity: 'notice',
     side: 'control-plane',
-    fields: fields({ path: text }),
-    description: 'A request carried a session cookie that is unknown, expired or ended.',
+    fields: fields({ path: text, repeats: opt(count), firstAt: opt(text) }),
+    description:
+      'A request carried a session cookie that is unknown, expired or ended. Further ones of the same reason from the same address within a minute are recorded as one event: `repeats` counts them from `firstAt`, `path` is the last one.',
   },
   'data.upload.resumed': {
     category: 'data',
@@ -1230,6 +1260,43 @@ export const AUDIT_EVENTS = {
     fields: fields(fileFields),
     description:
       'An interrupted upload was opened again where it stood (the node already held some of its bytes).',
+  },
+  'audit.log.read': {
+    category: 'data',
+    severity: 'info',
+    side: 'control-plane',
+    fields: fields({
+      tenant: ident,
+      filters: text,
+      actorFilter: opt(text),
+      count: count,
+      pseudonymised: flag,
+    }),
+    description:
+      "Someone read a page of the tenant's audit trail (the filters, how many events were answered, whether people were pseudonymised).",
+  },
+  'audit.log.exported': {
+    category: 'data',
+    severity: 'notice',
+    side: 'control-plane',
+    fields: fields({
+      tenant: ident,
+      format: ident,
+      filters: text,
+      actorFilter: opt(text),
+      upToSeq: count,
+      pseudonymised: flag,
+    }),
+    description:
+      "Someone exported the tenant's audit trail as CSV or JSONL (recorded before the first byte; the export holds the matching events up to `upToSeq`).",
+  },
+  'audit.log.verified': {
+    category: 'data',
+    severity: 'info',
+    side: 'control-plane',
+    fields: fields({ tenant: ident, ok: flag, entries: count, segments: count, problems: count }),
+    description:
+      "Someone verified the tenant's audit chain through the API (the outcome is a failure when a problem was found).",
   },
 } as const satisfies Record<string, AuditEventSpec>;
 

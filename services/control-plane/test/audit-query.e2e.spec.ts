@@ -435,6 +435,53 @@ describe('audit trail: query, export, pseudonyms', () => {
     });
   });
 
+  describe('reading the trail is itself audited', () => {
+    it('records each page read and each export with the reader, the filters and the pseudonymisation', async () => {
+      const before = (await items('?limit=1000&type=audit.log.read,audit.log.exported')).length;
+      const page = await items(
+        `?limit=5&category=data&actor=${encodeURIComponent(`user:${people.alice.id}`)}`,
+        'owner',
+      );
+      const exported = await read('/export?format=jsonl&outcome=failure', 'auditor').expect(200);
+      const after = await items('?limit=1000&type=audit.log.read,audit.log.exported');
+      // The operator's own first read above, the owner's page, the auditor's export.
+      const added = after.slice(before);
+      expect(added.map((e) => e.type)).toEqual([
+        'audit.log.read',
+        'audit.log.read',
+        'audit.log.exported',
+      ]);
+      expect(added[1]).toMatchObject({
+        actor: `user:${people.owner.id}`,
+        outcome: 'success',
+        details: {
+          tenant: 'acme',
+          filters: 'category=data&limit=5',
+          actorFilter: `user:${people.alice.id}`,
+          count: page.length,
+          pseudonymised: false,
+        },
+      });
+      expect(added[2]).toMatchObject({
+        actor: `user:${people.auditor.id}`,
+        details: { format: 'jsonl', filters: 'outcome=failure', pseudonymised: true },
+      });
+      // An export holds the events up to the one its record names, not its own record.
+      const upToSeq = added[2]?.details['upToSeq'] as number;
+      const exportedSeqs = exported.text
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditEventView).seq);
+      expect(Math.max(...exportedSeqs)).toBeLessThanOrEqual(upToSeq);
+      expect(exportedSeqs).not.toContain(added[2]?.seq);
+      // A pseudonymised reader sees the owner's read without the identity it filtered by.
+      const asAuditor = await items(`?limit=1000&type=audit.log.read`, 'auditor');
+      const ownersRead = asAuditor.find((e) => e.seq === added[1]?.seq);
+      expect(ownersRead?.details['actorFilter']).toMatch(/^user~[0-9a-f]{20}$/);
+      expect(JSON.stringify(asAuditor)).not.toContain(people.alice.id);
+    });
+  });
+
   describe('exports', () => {
     it('writes CSV as RFC 4180 with a guard against formula injection', async () => {
       const res = await read('/export?format=csv', 'owner').expect(200);

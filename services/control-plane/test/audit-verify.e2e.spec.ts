@@ -48,6 +48,7 @@ describe('audit verify API', () => {
     let res = await verify('acme');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ chain: acmeId, ok: true, segments: 1, problems: [] });
+    const checked = res.body.entries as number;
 
     const db = stack.app.get(DataSource);
     const [last] = await db.query<Array<{ chain_seq: string }>>(
@@ -70,6 +71,25 @@ describe('audit verify API', () => {
     );
     // Another tenant's chain is its own and intact.
     expect((await verify('globex')).body.ok).toBe(true);
+
+    // Each verification through the API is itself recorded, in the tenant's own chain.
+    const verified = await db.query<Array<{ outcome: string; actor: string; details: object }>>(
+      `SELECT outcome, actor, details FROM audit_events
+       WHERE tenant_id = $1 AND type = 'audit.log.verified' ORDER BY seq`,
+      [acmeId],
+    );
+    expect(verified).toEqual([
+      {
+        outcome: 'success',
+        actor: 'operator:platform',
+        details: { tenant: 'acme', ok: true, entries: checked, segments: 1, problems: 0 },
+      },
+      {
+        outcome: 'failure',
+        actor: 'operator:platform',
+        details: expect.objectContaining({ tenant: 'acme', ok: false, problems: 1 }),
+      },
+    ]);
   });
 
   it('needs a credential', async () => {

@@ -17,6 +17,7 @@ import { GrantsRepository } from './grants.repository';
 import { PLATFORM_OPERATOR_SUBJECT, type Principal } from './principal';
 import { UserAccess } from './user-access';
 import { AuditService } from '../audit/audit.service';
+import { RefusalRecorder } from './refusal-recorder';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,6 +46,7 @@ export class AccessGuard implements CanActivate {
     @InjectDataSource() private readonly db: DataSource,
     private readonly logger: PinoLogger,
     private readonly audit: AuditService,
+    private readonly refusals: RefusalRecorder,
   ) {
     logger.setContext('AccessGuard');
   }
@@ -201,14 +203,11 @@ export class AccessGuard implements CanActivate {
         );
       }
       const session = await this.sessions.authenticate(token).catch(async (error: unknown) => {
-        await this.audit.record({
-          tenantId: null,
+        await this.refusals.refused({
           type: 'auth.session.refused',
-          outcome: 'failure',
-          actor: null,
           reason: error instanceof CausewayError ? error.code : 'internal_error',
           ip: req.ip ?? null,
-          details: { path: routeOf(req) },
+          path: routeOf(req),
         });
         throw error;
       });
@@ -228,14 +227,11 @@ export class AccessGuard implements CanActivate {
       };
     }
     if (!secretsEqual(match[1], this.config.adminToken)) {
-      await this.audit.record({
-        tenantId: null,
+      await this.refusals.refused({
         type: 'auth.token.refused',
-        outcome: 'failure',
-        actor: null,
         reason: 'token_invalid',
         ip: req.ip ?? null,
-        details: { path: routeOf(req) },
+        path: routeOf(req),
       });
       throw new CausewayError('unauthenticated', 'The bearer token is not valid.');
     }

@@ -6,11 +6,13 @@ import { csvHeader, csvLine, jsonLine, textStream, type AuditExportFile } from '
 import {
   auditExportQuerySchema,
   auditListQuerySchema,
+  describeFilters,
   parseAuditQuery,
   whereOf,
   type AuditFilters,
 } from './audit-query';
 import { AuditQueryRepository } from './audit-query.repository';
+import { AuditService } from './audit.service';
 import { viewOf, type AuditEventView, type AuditViewRow } from './audit-view';
 import {
   PSEUDONYM,
@@ -23,6 +25,12 @@ import {
 
 /** Rows read per query while exporting: bounds memory whatever the size of the export. */
 const EXPORT_PAGE = 1000;
+
+/** Who reads: recorded with each read and export (reading the trail is itself audited). */
+export interface AuditRequester {
+  actor: string;
+  ip: string | null;
+}
 
 export interface AuditPage {
   items: AuditEventView[];
@@ -43,15 +51,36 @@ export class AuditQueryService {
     private readonly tenants: TenantsService,
     private readonly pseudonyms: Pseudonyms,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
-  async list(tenantSlug: string, query: unknown, reader: AuditReader): Promise<AuditPage> {
+  /** One page; its own read is recorded after the page is taken, so it is not in the page. */
+  async list(
+    tenantSlug: string,
+    query: unknown,
+    reader: AuditReader,
+    by: AuditRequester,
+  ): Promise<AuditPage> {
     const q = parseAuditQuery(auditListQuerySchema, query);
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const names = this.pseudonyms.forTenant(tenant.id);
     const where = whereOf(tenant.id, q, await this.actors(tenant.id, q, reader, names));
     const rows = await this.repository.page(where, q.limit);
     const last = rows[rows.length - 1];
+    // Recorded before the answer: a read that cannot be recorded is not answered.
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'audit.log.read',
+      outcome: 'success',
+      actor: by.actor,
+      ip: by.ip,
+      details: {
+        tenant: tenant.slug,
+        ...describeFilters(q),
+        count: rows.length,
+        pseudonymised: !reader.seesIdentities,
+      },
+    });
     return {
       items: rows.map((r) => this.shown(r, reader, names)),
       nextAfter: rows.length === q.limit && last ? Number(last.seq) : null,
@@ -64,7 +93,12 @@ export class AuditQueryService {
    * recorded meanwhile are left for the next export). Validation and the tenant are checked
    * before the first byte, so a bad query is still a 400.
    */
-  async export(tenantSlug: string, query: unknown, reader: AuditReader): Promise<AuditExportFile> {
+  async export(
+    tenantSlug: string,
+    query: unknown,
+    reader: AuditReader,
+    by: AuditRequester,
+  ): Promise<AuditExportFile> {
     const q = parseAuditQuery(auditExportQuerySchema, query);
     const tenant = await this.tenants.getBySlug(tenantSlug);
     const names = this.pseudonyms.forTenant(tenant.id);
@@ -82,6 +116,20 @@ export class AuditQueryService {
       });
     // The first page is read before the answer starts, so a failing database is still a 500.
     const first = await read(undefined, limit);
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'audit.log.exported',
+      outcome: 'success',
+      actor: by.actor,
+      ip: by.ip,
+      details: {
+        tenant: tenant.slug,
+        format,
+        ...describeFilters(q),
+        upToSeq,
+        pseudonymised: !reader.seesIdentities,
+      },
+    });
     async function* chunks(): AsyncGenerator<string> {
       if (format === 'csv') yield csvHeader();
       let rows = first;

@@ -179,6 +179,30 @@ export type AuditExportQuery = z.infer<typeof auditExportQuerySchema>;
 export type AuditFilters = Omit<AuditListQuery, 'limit'>;
 
 /**
+ * The filters of a read as its audit record keeps them: `filters` as query text (the actor
+ * apart, in `actorFilter`, so that a pseudonymised view of the record can hide it).
+ */
+export function describeFilters(q: AuditFilters & { limit?: number | undefined }): {
+  filters: string;
+  actorFilter?: string;
+} {
+  const parts: string[] = [];
+  const add = (name: string, value: string | number | undefined) => {
+    if (value !== undefined) parts.push(`${name}=${value}`);
+  };
+  add('type', q.type?.join(','));
+  add('category', q.category?.join(','));
+  add('outcome', q.outcome);
+  add('from', q.from?.toISOString());
+  add('to', q.to?.toISOString());
+  add('workspace', q.workspace);
+  add('ip', q.ip);
+  add('after', q.after);
+  add('limit', q.limit);
+  return { filters: parts.join('&'), ...(q.actor === undefined ? {} : { actorFilter: q.actor }) };
+}
+
+/**
  * Validates a query, answering 400 `validation_failed` with a sentence that names the field
  * (the first problem; every problem is in `details.issues`).
  */

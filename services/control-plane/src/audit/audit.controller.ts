@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Ip, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PinoLogger } from 'nestjs-pino';
 import { Caller, RequirePermission } from '../access/permission.decorator';
@@ -25,8 +25,16 @@ export class AuditController {
     summary:
       "The tenant's audit events, oldest first (filters: type, category, outcome, actor, from, to, workspace, ip, after, limit); people pseudonymised without audit.identities.read",
   })
-  list(@Param('tenant') tenant: string, @Query() query: unknown, @Caller() caller: Principal) {
-    return this.audit.list(tenant, query, readerOf(caller));
+  list(
+    @Param('tenant') tenant: string,
+    @Query() query: unknown,
+    @Caller() caller: Principal,
+    @Ip() ip: string | undefined,
+  ) {
+    return this.audit.list(tenant, query, readerOf(caller), {
+      actor: caller.subject,
+      ip: ip ?? null,
+    });
   }
 
   @Get('export')
@@ -41,9 +49,13 @@ export class AuditController {
     @Param('tenant') tenant: string,
     @Query() query: unknown,
     @Caller() caller: Principal,
+    @Ip() ip: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    const file = await this.audit.export(tenant, query, readerOf(caller));
+    const file = await this.audit.export(tenant, query, readerOf(caller), {
+      actor: caller.subject,
+      ip: ip ?? null,
+    });
     sendExport(file, res, (error) =>
       this.logger.warn({ tenant, err: error }, 'audit export stopped before its end'),
     );
