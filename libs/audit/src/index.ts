@@ -4,3 +4,4 @@ export * from './segment';
 export * from './archive';
 export * from './verify';
 export * from './schedule';
+export * from './s3-config';

@@ -5,14 +5,20 @@ import type { AuditArchive } from '@causeway/audit';
 
 const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 
-function checkKey(key: string): void {
+/** Whether `key` is one an archive driver accepts (`AuditArchive` keys are `[A-Za-z0-9/_-]`). */
+export function isAuditArchiveKey(key: string): boolean {
+  return KEY.test(key);
+}
+
+/** Refuses keys outside the archive's alphabet, so no driver can be led outside its root. */
+export function checkKey(key: string): void {
   if (!KEY.test(key)) throw new Error(`invalid audit archive key ${JSON.stringify(key)}`);
 }
 
 /**
  * The control plane's audit archive in a directory (CAUSEWAY_AUDIT_ARCHIVE_DIR): one file per
  * key. Writes go to a temporary file renamed into place, so a reader never sees half a segment.
- * Another driver (S3) only needs the four methods of `AuditArchive`.
+ * One host only: instances that share an archive use `S3AuditArchive`.
  */
 export class DirectoryAuditArchive implements AuditArchive {
   constructor(readonly root: string) {}

@@ -5,7 +5,8 @@ import { AuditService } from './audit.service';
 import { AuditQueryRepository } from './audit-query.repository';
 import { AuditQueryService } from './audit-query.service';
 import { Pseudonyms } from './pseudonyms';
-import { AUDIT_ARCHIVE, AuditTrailService, directoryArchive } from './audit-trail.service';
+import { AUDIT_ARCHIVE, AuditTrailService } from './audit-trail.service';
+import { createAuditArchive } from './create-audit-archive';
 import { AuditVerifyController } from './audit-verify.controller';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 
@@ -24,7 +25,7 @@ import { CONFIG, type ControlPlaneConfig } from '../config/config';
     {
       provide: AUDIT_ARCHIVE,
       inject: [CONFIG],
-      useFactory: (config: ControlPlaneConfig) => directoryArchive(config),
+      useFactory: (config: ControlPlaneConfig) => createAuditArchive(config.audit.archive),
     },
   ],
   exports: [AuditService, AuditTrailService],

@@ -5,7 +5,16 @@ import type { BrokerUsersOptions } from '../broker-users/broker-users.service';
 import { ConfigError, SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 import type { SmtpConfig } from '../identity/email-codes/mailer';
 import { ALERTS_ENV, alertsOptions, type AlertsOptions } from '../alerts/alerts.config';
-import { DEFAULT_SEAL_TIMES, SEAL_TIMES_PATTERN, parseSealTimes } from '@causeway/audit';
+import {
+  DEFAULT_SEAL_TIMES,
+  S3_BUCKET_PATTERN,
+  S3_ENDPOINT_SCHEMA,
+  S3_REGION_PATTERN,
+  SEAL_TIMES_PATTERN,
+  parseS3Endpoint,
+  parseSealTimes,
+  type S3Endpoint,
+} from '@causeway/audit';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().min(100).max(3_600_000);
@@ -80,6 +89,12 @@ export const CONTROL_PLANE_ENV = {
       'the URL users reach the control plane at, e.g. https://causeway.example.com (identity providers send users back to it)',
     default: 'http://127.0.0.1:8080',
   },
+  CAUSEWAY_CONSOLE_DIR: {
+    schema: z.union([z.literal(''), z.string().regex(/^\//, 'an absolute path')]),
+    expects:
+      'the absolute path of the built web console (the folder holding its index.html); empty: the dist folder of the installed @causeway/console package',
+    default: '',
+  },
   CAUSEWAY_DEV_ALLOW_HTTP_IDP: {
     schema: z.enum(['true', 'false']),
     expects:
@@ -148,6 +163,58 @@ export const CONTROL_PLANE_ENV = {
       'the directory where sealed audit segments and their signed manifests are archived (created with mode 700 at the first seal)',
     default: '/var/lib/causeway-control-plane/audit-archive',
   },
+  CAUSEWAY_AUDIT_ARCHIVE: {
+    schema: z.enum(['directory', 's3']),
+    expects:
+      'where sealed audit segments are archived: directory (CAUSEWAY_AUDIT_ARCHIVE_DIR) or s3 (an S3-compatible bucket shared by every instance, CAUSEWAY_AUDIT_S3_*)',
+    default: 'directory',
+  },
+  CAUSEWAY_AUDIT_S3_ENDPOINT: {
+    schema: S3_ENDPOINT_SCHEMA,
+    expects:
+      'the S3 endpoint URL of the audit archive with CAUSEWAY_AUDIT_ARCHIVE=s3, such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000 (no path, no credentials)',
+    // Not a secret, but never echoed: someone may have put the credentials in the URL.
+    sensitive: true,
+    default: '',
+  },
+  CAUSEWAY_AUDIT_S3_REGION: {
+    schema: z.string().regex(S3_REGION_PATTERN),
+    expects: 'the region of the audit archive bucket, such as us-east-1 or eu-west-1',
+    default: 'us-east-1',
+  },
+  CAUSEWAY_AUDIT_S3_BUCKET: {
+    schema: z.union([z.literal(''), z.string().regex(S3_BUCKET_PATTERN)]),
+    expects:
+      'the audit archive bucket with CAUSEWAY_AUDIT_ARCHIVE=s3 (it must exist): 3-63 lowercase letters, digits, . or -, starting and ending with a letter or digit',
+    default: '',
+  },
+  CAUSEWAY_AUDIT_S3_PREFIX: {
+    schema: z.union([
+      z.literal(''),
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/),
+    ]),
+    expects:
+      'an optional key prefix inside the audit archive bucket, such as causeway/prod: letters, digits, _ or -, in at most 8 parts separated by /, no leading or trailing /',
+    default: '',
+  },
+  CAUSEWAY_AUDIT_S3_ACCESS_KEY: {
+    schema: z.string(),
+    expects: 'the access key id of the audit archive bucket with CAUSEWAY_AUDIT_ARCHIVE=s3',
+    sensitive: true,
+    default: '',
+  },
+  CAUSEWAY_AUDIT_S3_SECRET_KEY: {
+    schema: z.string(),
+    expects: 'the secret access key of the audit archive bucket with CAUSEWAY_AUDIT_ARCHIVE=s3',
+    sensitive: true,
+    default: '',
+  },
+  CAUSEWAY_AUDIT_S3_PATH_STYLE: {
+    schema: z.enum(['true', 'false']),
+    expects:
+      'true for path-style URLs (host/bucket/key; MinIO and most S3-compatible servers), false for virtual-hosted style (bucket.host/key)',
+    default: 'true',
+  },
   CAUSEWAY_AUDIT_PSEUDONYM_KEY: {
     schema: z.union([z.literal(''), z.string().min(32).max(512)]),
     expects:
@@ -173,6 +240,8 @@ export interface ControlPlaneConfig {
   commandTtlMs: number;
   delegationTtlSeconds: number;
   publicUrl: string;
+  /** The built web console served at `/`; undefined: found through the @causeway/console package. */
+  consoleDir: string | undefined;
   devAllowHttpIdp: boolean;
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
@@ -189,13 +258,32 @@ export interface ControlPlaneConfig {
   /** Anomaly alerts: cool-down, delivery interval and retries, http webhooks in development. */
   alerts: AlertsOptions;
   /** Sealing schedule (minutes after midnight UTC) and archive of the hash-chained audit log. */
-  audit: { sealTimes: number[]; archiveDir: string };
+  audit: {
+    sealTimes: number[];
+    /** CAUSEWAY_AUDIT_ARCHIVE_DIR, read by the directory driver. */
+    archiveDir: string;
+    archive: AuditArchiveConfig;
+  };
   /**
    * The server secret each tenant's audit pseudonym key is derived from (labelled by its source,
    * so that a change of source changes the pseudonyms rather than colliding).
    */
   auditPseudonymSecret: string;
 }
+
+/** Where sealed audit segments go; S3 lets several instances share one archive. */
+export type AuditArchiveConfig =
+  | { driver: 'directory'; directory: string }
+  | (S3Endpoint & {
+      driver: 's3';
+      region: string;
+      bucket: string;
+      /** Key prefix inside the bucket ('' for none), so a bucket can hold several deployments. */
+      prefix: string;
+      accessKey: string;
+      secretKey: string;
+      pathStyle: boolean;
+    });
 
 export interface EmailCodesConfig {
   smtp: SmtpConfig;
@@ -227,6 +315,42 @@ function emailCodesConfig(v: Env): EmailCodesConfig | undefined {
   };
 }
 
+/** The archive settings, checked together: the S3 variables are required only with s3. */
+function auditArchiveConfig(v: Env): AuditArchiveConfig {
+  if (v.CAUSEWAY_AUDIT_ARCHIVE === 'directory') {
+    return { driver: 'directory', directory: v.CAUSEWAY_AUDIT_ARCHIVE_DIR };
+  }
+  const required = (
+    name:
+      | 'CAUSEWAY_AUDIT_S3_ENDPOINT'
+      | 'CAUSEWAY_AUDIT_S3_BUCKET'
+      | 'CAUSEWAY_AUDIT_S3_ACCESS_KEY'
+      | 'CAUSEWAY_AUDIT_S3_SECRET_KEY',
+  ): string => {
+    const value = v[name];
+    if (value === '') {
+      throw new ConfigError(
+        `Invalid configuration: ${name} is not set; it is required when CAUSEWAY_AUDIT_ARCHIVE=s3 and expects ${CONTROL_PLANE_ENV[name].expects}.`,
+      );
+    }
+    return value;
+  };
+  return {
+    driver: 's3',
+    ...parseS3Endpoint(
+      'CAUSEWAY_AUDIT_S3_ENDPOINT',
+      required('CAUSEWAY_AUDIT_S3_ENDPOINT'),
+      CONTROL_PLANE_ENV.CAUSEWAY_AUDIT_S3_ENDPOINT.expects,
+    ),
+    region: v.CAUSEWAY_AUDIT_S3_REGION,
+    bucket: required('CAUSEWAY_AUDIT_S3_BUCKET'),
+    prefix: v.CAUSEWAY_AUDIT_S3_PREFIX,
+    accessKey: required('CAUSEWAY_AUDIT_S3_ACCESS_KEY'),
+    secretKey: required('CAUSEWAY_AUDIT_S3_SECRET_KEY'),
+    pathStyle: v.CAUSEWAY_AUDIT_S3_PATH_STYLE === 'true',
+  };
+}
+
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
 ): ControlPlaneConfig {
@@ -244,6 +368,7 @@ export function loadConfig(
     commandTtlMs: v.CAUSEWAY_COMMAND_TTL_MS,
     delegationTtlSeconds: v.CAUSEWAY_DELEGATION_TTL_SECONDS,
     publicUrl: v.CAUSEWAY_PUBLIC_URL.replace(/\/+$/, ''),
+    consoleDir: v.CAUSEWAY_CONSOLE_DIR === '' ? undefined : v.CAUSEWAY_CONSOLE_DIR,
     devAllowHttpIdp: v.CAUSEWAY_DEV_ALLOW_HTTP_IDP === 'true',
     sessionIdleMs: v.CAUSEWAY_SESSION_IDLE_MINUTES * 60_000,
     sessionAbsoluteMs: v.CAUSEWAY_SESSION_ABSOLUTE_HOURS * 3_600_000,
@@ -262,6 +387,7 @@ export function loadConfig(
     audit: {
       sealTimes: parseSealTimes(v.CAUSEWAY_AUDIT_SEAL_TIMES),
       archiveDir: v.CAUSEWAY_AUDIT_ARCHIVE_DIR,
+      archive: auditArchiveConfig(v),
     },
     auditPseudonymSecret:
       v.CAUSEWAY_AUDIT_PSEUDONYM_KEY !== ''

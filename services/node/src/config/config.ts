@@ -3,7 +3,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, SHARED_ENV, parseEnv, type EnvValues } from '@causeway/contracts';
 import { ENROLMENT_FILE, enrolmentFileSchema, type EnrolmentFile } from '../enrolment/enrol';
-import { DEFAULT_SEAL_TIMES, SEAL_TIMES_PATTERN, parseSealTimes } from '@causeway/audit';
+import {
+  DEFAULT_SEAL_TIMES,
+  S3_BUCKET_PATTERN,
+  S3_ENDPOINT_SCHEMA,
+  S3_REGION_PATTERN,
+  SEAL_TIMES_PATTERN,
+  parseS3Endpoint,
+  parseSealTimes,
+} from '@causeway/audit';
 
 /** Every setting of a node. The node only dials out: there is no listen address. */
 export const NODE_ENV = {
@@ -96,18 +104,18 @@ export const NODE_ENV = {
     default: '',
   },
   CAUSEWAY_S3_ENDPOINT: {
-    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    schema: S3_ENDPOINT_SCHEMA,
     expects:
       'the S3 endpoint URL with the s3 driver, such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000 (no path, no credentials)',
     default: '',
   },
   CAUSEWAY_S3_REGION: {
-    schema: z.string().regex(/^[a-z0-9-]{1,32}$/),
+    schema: z.string().regex(S3_REGION_PATTERN),
     expects: 'the bucket region, such as us-east-1 or eu-west-1',
     default: 'us-east-1',
   },
   CAUSEWAY_S3_BUCKET: {
-    schema: z.union([z.literal(''), z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)]),
+    schema: z.union([z.literal(''), z.string().regex(S3_BUCKET_PATTERN)]),
     expects:
       'the bucket name with the s3 driver: 3-63 lowercase letters, digits, . or -, starting and ending with a letter or digit',
     default: '',
@@ -260,25 +268,13 @@ export function storageConfig(
     }
     return { driver: 'local', directory: resolve(directory) };
   }
-  const endpoint = new URL(required('CAUSEWAY_S3_ENDPOINT', v.CAUSEWAY_S3_ENDPOINT));
-  if (
-    endpoint.username ||
-    endpoint.password ||
-    (endpoint.pathname !== '/' && endpoint.pathname !== '') ||
-    endpoint.search ||
-    endpoint.hash
-  ) {
-    // Not echoed: a URL with user info may carry a secret.
-    throw new ConfigError(
-      `Invalid configuration: CAUSEWAY_S3_ENDPOINT is invalid; it expects ${NODE_ENV.CAUSEWAY_S3_ENDPOINT.expects}.`,
-    );
-  }
-  const useSSL = endpoint.protocol === 'https:';
   return {
     driver: 's3',
-    endPoint: endpoint.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
-    useSSL,
+    ...parseS3Endpoint(
+      'CAUSEWAY_S3_ENDPOINT',
+      required('CAUSEWAY_S3_ENDPOINT', v.CAUSEWAY_S3_ENDPOINT),
+      NODE_ENV.CAUSEWAY_S3_ENDPOINT.expects,
+    ),
     region: v.CAUSEWAY_S3_REGION,
     bucket: required('CAUSEWAY_S3_BUCKET', v.CAUSEWAY_S3_BUCKET),
     accessKey: required('CAUSEWAY_S3_ACCESS_KEY', v.CAUSEWAY_S3_ACCESS_KEY),
