@@ -297,8 +297,9 @@ export const AUDIT_EVENTS = {
     category: 'access',
     severity: 'notice',
     side: 'control-plane',
-    fields: fields({ invitationId: ident, userId: ident, workspaceId: ident }),
-    description: "An invitation was revoked: the partner's access to the workspace ended.",
+    fields: fields({ invitationId: ident, userId: ident, workspaceId: ident, again: opt(flag) }),
+    description:
+      "An invitation was revoked: the partner's access to the workspace ended (`again`: it was already revoked, nothing changed).",
   },
   'access.invitation.accepted': {
     category: 'access',
@@ -318,8 +319,9 @@ export const AUDIT_EVENTS = {
     category: 'administration',
     severity: 'notice',
     side: 'control-plane',
-    fields: fields({ workspaceId: ident }),
-    description: 'Deleting a workspace was asked for; the node destroys its keys and files.',
+    fields: fields({ workspaceId: ident, again: opt(flag) }),
+    description:
+      'Deleting a workspace was asked for; the node destroys its keys and files (`again`: it was already being deleted).',
   },
   'admin.workspace.deleted': {
     category: 'administration',
@@ -390,6 +392,13 @@ export const AUDIT_EVENTS = {
     }),
     description:
       "The tenant's alert settings changed (webhook, emails, trusted networks, thresholds, a new signing secret).",
+  },
+  'config.alert_settings.read': {
+    category: 'configuration',
+    severity: 'info',
+    side: 'control-plane',
+    fields: fields(routeFields),
+    description: "The tenant's alert settings were read (never the webhook's signing secret).",
   },
   'admin.workspace.quota_changed': {
     category: 'administration',

@@ -72,3 +72,39 @@ export const scalarFields: AuditFieldsSchema = z.record(
   z.string(),
   z.union([z.string().max(4000), z.number(), z.boolean(), z.null()]),
 );
+
+/*
+ * Anomaly alerts (services/control-plane/src/alerts). The webhook's signing secret and the
+ * signature of a call are never fields: they would be readable by every auditor.
+ */
+
+/** The fields every alert event carries: which alert, which rule raised it, about whom. */
+export function alertFields<R extends string>(rule: R) {
+  return { alertId: ident, rule: z.literal(rule), subject: ident };
+}
+
+/** Comma-separated CIDRs: up to 500 canonical networks, so longer than `text`. */
+export const networkList = z.string().max(25_000);
+
+/**
+ * A burst of failed sign-ins counts for one account (`account`) or from one address
+ * (`address`): exactly the one `by` names.
+ */
+export const alertSignInBurstFields = z
+  .strictObject({
+    ...alertFields('sign_in.burst'),
+    by: z.enum(['account', 'address']),
+    account: ident.optional(),
+    address: ident.optional(),
+    failures: count,
+    windowMinutes: count,
+  })
+  .refine(
+    (d) =>
+      (d.by === 'account') === (d.account !== undefined) &&
+      (d.by === 'address') === (d.address !== undefined),
+    { message: '`by` names the one of `account` or `address` that is given' },
+  ) as unknown as AuditFieldsSchema;
+
+/** Where an alert is sent. */
+export const alertChannel = z.enum(['webhook', 'email']);

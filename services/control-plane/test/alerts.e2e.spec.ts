@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { eventually, startSmtpCapture, type SmtpCapture } from '@causeway/testing';
 import { verifyWebhookSignature } from '../src/alerts/webhook-signature';
 import { AuditService, type AuditRecord } from '../src/audit/audit.service';
+import { Clock } from '../src/common/clock';
 import { TenantsService } from '../src/tenants/tenants.service';
 import { Stack } from './harness';
 
@@ -60,7 +61,8 @@ describe('anomaly alerts', () => {
       CAUSEWAY_SMTP_REQUIRE_TLS: 'false',
       CAUSEWAY_MAIL_FROM: 'Causeway <alerts@causeway.test>',
       CAUSEWAY_EMAIL_CODE_KEY: key,
-      CAUSEWAY_DEV_ALLOW_HTTP_WEBHOOKS: 'true',
+      // The receiver listens on 127.0.0.1 over plain http.
+      CAUSEWAY_ALERT_WEBHOOK_ALLOW_PRIVATE: 'true',
       CAUSEWAY_ALERTS_DELIVERY_INTERVAL_MS: '100',
       CAUSEWAY_ALERTS_RETRY_BASE_MS: '100',
     });
@@ -157,14 +159,22 @@ describe('anomaly alerts', () => {
       expect(JSON.stringify(changed)).not.toContain(webhookSecret);
     });
 
-    it('refuses a plain-http webhook that is not on this machine', async () => {
-      const res = await stack
+    it('refuses a webhook URL with credentials or another scheme, even with internal targets allowed', async () => {
+      for (const webhookUrl of ['https://user:pw@hooks.example.com/x', 'ftp://127.0.0.1/x']) {
+        const res = await stack
+          .anonymous()
+          .put('/api/v1/tenants/acme/alert-settings')
+          .set('Cookie', adminCookie)
+          .send({ webhookUrl, emails: [] })
+          .expect(400);
+        expect(res.body.code).toBe('validation_failed');
+      }
+      const get = await stack
         .anonymous()
-        .put('/api/v1/tenants/acme/alert-settings')
+        .get('/api/v1/tenants/acme/alert-settings')
         .set('Cookie', adminCookie)
-        .send({ webhookUrl: 'http://hooks.example.com/x', emails: [] })
-        .expect(400);
-      expect(res.body.code).toBe('validation_failed');
+        .expect(200);
+      expect(get.body.webhookUrl).toBe(receiver.url);
     });
 
     it('refuses a member (403) and answers another tenant like a missing one (404)', async () => {
@@ -297,9 +307,12 @@ describe('anomaly alerts', () => {
     });
 
     it('fires for one address trying many accounts', async () => {
-      for (let i = 0; i < 5; i += 1) {
+      for (let i = 0; i < 4; i += 1) {
         await record(failedSignIn(acmeId, `user${i}@acme.test`, '192.0.2.77'));
       }
+      // Four accounts from one address, each tried once: under the threshold (5), quiet.
+      expect(await alerts(acmeId, 'alert.sign_in.burst')).toHaveLength(1);
+      await record(failedSignIn(acmeId, 'user4@acme.test', '192.0.2.77'));
       const fired = await alerts(acmeId, 'alert.sign_in.burst');
       expect(fired.map((f) => f.details.subject)).toEqual(['email:bob@acme.test', 'ip:192.0.2.77']);
     });
@@ -326,6 +339,42 @@ describe('anomaly alerts', () => {
       expect(Number(pending[0]?.n)).toBe(0);
       expect(receiver.received.slice(before).every((r) => !r.body.includes('globex'))).toBe(true);
     });
+
+    it('stays quiet about download addresses for a tenant with neither trusted networks nor an allow-list', async () => {
+      await record({ ...download('u-far', '203.0.113.77', 100), tenantId: globexId });
+      expect(await alerts(globexId, 'alert.download.outside_networks')).toHaveLength(0);
+    });
+  });
+
+  describe('cool-down', () => {
+    it('lets the same rule fire again for the same user and address once the cool-down is over, not before', async () => {
+      const clock = stack.app.get(Clock);
+      const cooldownMs = stack.config.alerts.cooldownMs;
+      let offsetMs = 0;
+      // Real time moved on by `offsetMs`, so the database sees the events in order.
+      const now = jest
+        .spyOn(clock, 'now')
+        .mockImplementation(() => new Date(Date.now() + offsetMs));
+      const fired = async () =>
+        (await alerts(acmeId, 'alert.download.outside_networks')).filter(
+          (a) => a.details.subject === 'user:u-roam@198.51.100.200',
+        ).length;
+      try {
+        await record(download('u-roam', '198.51.100.200', 100));
+        expect(await fired()).toBe(1);
+        offsetMs = cooldownMs - 60_000;
+        await record(download('u-roam', '198.51.100.200', 100));
+        expect(await fired()).toBe(1);
+        offsetMs = cooldownMs + 60_000;
+        await record(download('u-roam', '198.51.100.200', 100));
+        expect(await fired()).toBe(2);
+        // The second alert started a new cool-down.
+        await record(download('u-roam', '198.51.100.200', 100));
+        expect(await fired()).toBe(2);
+      } finally {
+        now.mockRestore();
+      }
+    });
   });
 
   describe('logs', () => {
@@ -333,5 +382,140 @@ describe('anomaly alerts', () => {
       const log = stack.logs.join('\n');
       for (const s of secrets) expect(log).not.toContain(s);
     });
+  });
+});
+
+describe('anomaly alerts: webhook targets inside the network (the default: refused)', () => {
+  let stack: Stack;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let tenantId: string;
+  let adminCookie: string;
+  let connections = 0;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    receiver.server.on('connection', () => (connections += 1));
+    // CAUSEWAY_ALERT_WEBHOOK_ALLOW_PRIVATE is left at its default (false).
+    stack = await Stack.start({
+      CAUSEWAY_ALERTS_DELIVERY_INTERVAL_MS: '100',
+      CAUSEWAY_ALERTS_RETRY_BASE_MS: '50',
+    });
+    await stack.createTenant('initech');
+    tenantId = (await stack.app.get(TenantsService).getBySlug('initech')).id;
+    adminCookie = (await stack.signedIn('initech', 'admin@initech.test', { role: 'admin' })).cookie;
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await new Promise((resolve) => receiver?.server.close(resolve));
+  });
+
+  const put = (body: Record<string, unknown>) =>
+    stack
+      .anonymous()
+      .put('/api/v1/tenants/initech/alert-settings')
+      .set('Cookie', adminCookie)
+      .send({ emails: [], ...body });
+
+  it.each([
+    ['loopback', () => 'http://127.0.0.1/hooks'],
+    ['loopback over https', () => 'https://127.0.0.1:8443/hooks'],
+    ['cloud metadata', () => 'http://169.254.169.254/'],
+    ['cloud metadata over https', () => 'https://169.254.169.254/latest/meta-data/'],
+    ['IPv4-mapped private', () => 'http://[::ffff:10.0.0.1]/'],
+    ['IPv4-mapped private over https', () => 'https://[::ffff:10.0.0.1]/'],
+    ['a name resolving to loopback', () => `https://localhost:${new URL(receiver.url).port}/x`],
+    ['the test receiver', () => receiver.url],
+    ['plain http to a public name', () => 'http://hooks.example.com/x'],
+  ])('refuses %s with webhook_url_not_allowed', async (_what, url) => {
+    const res = await put({ webhookUrl: url() }).expect(400);
+    expect(res.body).toMatchObject({
+      code: 'validation_failed',
+      details: { reason: 'webhook_url_not_allowed' },
+    });
+    expect(res.body.message).toMatch(/^The webhook URL (must use https|points at .+ address)/);
+  });
+
+  it('stored nothing for the refused URLs', async () => {
+    const get = await stack
+      .anonymous()
+      .get('/api/v1/tenants/initech/alert-settings')
+      .set('Cookie', adminCookie)
+      .expect(200);
+    expect(get.body).toMatchObject({ webhookUrl: null, webhookSecretSet: false });
+    const db = stack.app.get(DataSource);
+    const changed = await db.query<unknown[]>(
+      `SELECT 1 FROM audit_events WHERE tenant_id = $1 AND type = 'config.alert_settings.changed'`,
+      [tenantId],
+    );
+    expect(changed).toHaveLength(0);
+  });
+
+  it('refuses at delivery a stored target that now points inside: a failed attempt, no request', async () => {
+    // A public literal address is accepted (no DNS needed) ...
+    await put({
+      webhookUrl: 'https://93.184.215.14/hooks',
+      trustedNetworks: ['10.0.0.0/8'],
+    }).expect(200);
+    // ... then the target points inside, as after a DNS change or with settings saved while
+    // the operator allowed internal targets.
+    const db = stack.app.get(DataSource);
+    const inside = `https://localhost:${new URL(receiver.url).port}/hooks/causeway`;
+    await db.query('UPDATE alert_settings SET webhook_url = $2 WHERE tenant_id = $1', [
+      tenantId,
+      inside,
+    ]);
+    await stack.app.get(AuditService).record({
+      tenantId,
+      type: 'data.file.downloaded',
+      outcome: 'success',
+      actor: 'user:u-abroad',
+      ip: '198.51.100.23',
+      details: { workspaceId: 'w-1', fileId: 'f-1', bytes: 10, range: null },
+    });
+    const recorded = await db.query<Array<{ details: { alertId: string } }>>(
+      `SELECT details FROM audit_events WHERE tenant_id = $1 AND type = 'alert.download.outside_networks'`,
+      [tenantId],
+    );
+    expect(recorded).toHaveLength(1);
+    const alertId = recorded[0]?.details.alertId;
+
+    // Every try fails as refused; after the last, the failure is itself recorded.
+    const failed = await eventually(
+      async () => {
+        const rows = await db.query<Array<{ details: Record<string, unknown> }>>(
+          `SELECT details FROM audit_events WHERE tenant_id = $1 AND type = 'alert.delivery.failed'`,
+          [tenantId],
+        );
+        return rows[0];
+      },
+      { timeoutMs: 30_000, what: 'alert.delivery.failed' },
+    );
+    expect(failed.details).toMatchObject({
+      alertId,
+      channel: 'webhook',
+      attempts: stack.config.alerts.maxAttempts,
+    });
+    expect(failed.details.error).toMatch(
+      /^webhook refused: The webhook URL points at localhost \((127\.0\.0\.1|::1)\), a loopback address/,
+    );
+    const deliveries = await db.query<
+      Array<{ attempts: number; delivered: boolean; gave_up: boolean; last_error: string }>
+    >(
+      `SELECT attempts, delivered_at IS NOT NULL AS delivered, gave_up_at IS NOT NULL AS gave_up,
+              last_error FROM alert_deliveries WHERE alert_id = $1`,
+      [alertId],
+    );
+    expect(deliveries).toEqual([
+      {
+        attempts: stack.config.alerts.maxAttempts,
+        delivered: false,
+        gave_up: true,
+        last_error: expect.stringMatching(/^webhook refused: /) as unknown,
+      },
+    ]);
+    // Refused before connecting: not even a TCP connection reached the receiver.
+    expect(connections).toBe(0);
+    expect(receiver.received).toEqual([]);
   });
 });

@@ -29,6 +29,7 @@ import { SessionsService } from '../src/sessions/sessions.service';
 import { TenantsService } from '../src/tenants/tenants.service';
 import { UsersRepository } from '../src/users/users.repository';
 import { SigningKeysService } from '../src/trust/signing-keys.service';
+import { UNAUDITED_ROUTE } from '../src/audited-routes/audited.interceptor';
 
 export const HEARTBEAT_MS = 300;
 export const OFFLINE_AFTER_MS = 1500;
@@ -242,6 +243,10 @@ export class Stack {
     return { userId: user.id, tenantId, cookie: `${SESSION_COOKIE}=${token}` };
   }
 
+  /**
+   * Stops everything, then fails the suite if a request it made succeeded without recording
+   * an audit event (see AuditedInterceptor): every action must leave its record.
+   */
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
     const nodes = this.app.get(NodesService);
@@ -251,6 +256,17 @@ export class Stack {
     const { queues, exchanges } = this.topology.names(this.nodeIds, [this.config.instanceId]);
     await deleteBrokerObjects(queues, exchanges, this.amqpUrl);
     for (const dir of this.stateDirs.values()) rmSync(dir, { recursive: true, force: true });
+    const unaudited = new Set(
+      this.logs
+        .filter((line) => line.includes(UNAUDITED_ROUTE))
+        .map((line) => {
+          const { route, handler } = JSON.parse(line) as { route: string; handler: string };
+          return `${route} (${handler})`;
+        }),
+    );
+    if (unaudited.size > 0) {
+      throw new Error(`${UNAUDITED_ROUTE}:\n  ${[...unaudited].join('\n  ')}`);
+    }
   }
 }
 

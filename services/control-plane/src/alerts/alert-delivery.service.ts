@@ -4,8 +4,10 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { AlertMailer } from './alert-mailer';
+import { WebhookTargetError } from './alerts.errors';
 import { AlertSettingsService } from './alert-settings.service';
 import { AlertsRepository, type DeliveryRow } from './alerts.repository';
+import { WebhookClient } from './webhook-client';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
 /** A claimed delivery is retried by another look only after this long (a crash mid-send). */
@@ -39,6 +41,7 @@ export class AlertDeliveryService implements OnModuleInit, OnModuleDestroy {
     private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: ControlPlaneConfig,
     private readonly logger: PinoLogger,
+    private readonly webhooks: WebhookClient,
   ) {
     logger.setContext('AlertDeliveryService');
     if (config.emailCodes) this.mailer = new AlertMailer(config.emailCodes.smtp);
@@ -113,28 +116,30 @@ export class AlertDeliveryService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** POSTs the alert as JSON, signed; any answer but 2xx (a redirect too) is a failure. */
+  /**
+   * POSTs the alert as JSON, signed; any answer but 2xx (a redirect too) is a failure. The
+   * target is checked again here (DNS, or the operator's setting, may have changed since it was
+   * saved): a refused one fails like an unreachable one, and no request is sent.
+   */
   private async sendWebhook(d: DeliveryRow): Promise<void> {
     const hook = await this.settings.webhook(d.tenantId);
     if (!hook) throw new Error('no webhook is configured any more');
     const body = JSON.stringify(d.payload);
     let status: number;
     try {
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        headers: {
+      status = await this.webhooks.post(
+        hook.url,
+        {
           'Content-Type': 'application/json',
           'User-Agent': 'Causeway-Alerts/1',
           'Causeway-Alert-Id': d.alertId,
           [SIGNATURE_HEADER]: signWebhook(hook.secret, body, this.clock.now()),
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.alerts.webhookTimeoutMs),
-      });
-      status = res.status;
-      await res.body?.cancel();
+      );
     } catch (error) {
+      // Its message names the host and the refused address, never the URL.
+      if (error instanceof WebhookTargetError) throw new Error(`webhook refused: ${error.message}`);
       // The kind of failure only: the URL may carry a token in its query.
       const name = error instanceof Error ? error.name : 'error';
       throw new Error(`webhook unreachable (${name})`);

@@ -3,10 +3,10 @@ import type { EnvValues } from '@causeway/contracts';
 
 /** The alert settings of the control plane (spread into CONTROL_PLANE_ENV). */
 export const ALERTS_ENV = {
-  CAUSEWAY_DEV_ALLOW_HTTP_WEBHOOKS: {
+  CAUSEWAY_ALERT_WEBHOOK_ALLOW_PRIVATE: {
     schema: z.enum(['true', 'false']),
     expects:
-      'true only for development and tests: allow alert webhooks on plain http://localhost or 127.0.0.1 (never in production)',
+      'true or false: true lets tenants point alert webhooks at loopback, private and other internal addresses, and at plain http (on-prem installs, tests); never on a shared or public control plane',
     default: 'false',
   },
   CAUSEWAY_ALERTS_COOLDOWN_MINUTES: {
@@ -36,8 +36,11 @@ export type AlertsEnv = EnvValues<typeof ALERTS_ENV>;
 
 /** Validated alert options. */
 export interface AlertsOptions {
-  /** Accept http:// webhooks to the loopback host (tests, development). */
-  allowHttpWebhooks: boolean;
+  /**
+   * Accept webhooks on internal addresses and plain http. Off, a tenant admin could otherwise
+   * make the control plane call into the operator's network (SSRF).
+   */
+  webhookAllowPrivate: boolean;
   cooldownMs: number;
   deliveryIntervalMs: number;
   retryBaseMs: number;
@@ -49,7 +52,7 @@ export interface AlertsOptions {
 
 export function alertsOptions(env: AlertsEnv): AlertsOptions {
   return {
-    allowHttpWebhooks: env.CAUSEWAY_DEV_ALLOW_HTTP_WEBHOOKS === 'true',
+    webhookAllowPrivate: env.CAUSEWAY_ALERT_WEBHOOK_ALLOW_PRIVATE === 'true',
     cooldownMs: env.CAUSEWAY_ALERTS_COOLDOWN_MINUTES * 60_000,
     deliveryIntervalMs: env.CAUSEWAY_ALERTS_DELIVERY_INTERVAL_MS,
     retryBaseMs: env.CAUSEWAY_ALERTS_RETRY_BASE_MS,

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, RequirePermission } from '../access/permission.decorator';
 import type { Principal } from '../access/principal';
+import { Audited } from '../audited-routes/audited.decorator';
 import { AlertSettingsService } from './alert-settings.service';
 
 @ApiTags('alerts')
@@ -12,6 +13,7 @@ export class AlertsController {
 
   @Get()
   @RequirePermission('alerts.manage')
+  @Audited('config.alert_settings.read')
   @ApiOperation({ summary: "The tenant's anomaly alert settings (the secret is never shown)" })
   get(@Param('tenant') tenant: string) {
     return this.settings.get(tenant);

@@ -125,31 +125,34 @@ export class AlertsRepository {
     return rows[0] ? { slug: rows[0].slug, allowList: rows[0].allow_list } : undefined;
   }
 
-  /** A user's downloaded bytes in the last hour, and in the 14 days before that hour. */
-  async downloadVolume(
-    tenantId: string,
-    actor: string,
-    now: Date,
-  ): Promise<{ windowBytes: number; baselineBytes: number }> {
+  /** A user's downloaded bytes in the last hour (the volume rule's window). */
+  async downloadWindowBytes(tenantId: string, actor: string, now: Date): Promise<number> {
+    return this.downloadedBytes(tenantId, actor, new Date(now.getTime() - VOLUME_WINDOW_MS), now);
+  }
+
+  /** A user's downloaded bytes in the 14 days before the last hour (the rule's baseline). */
+  async downloadBaselineBytes(tenantId: string, actor: string, now: Date): Promise<number> {
     const windowStart = new Date(now.getTime() - VOLUME_WINDOW_MS);
     const baselineStart = new Date(windowStart.getTime() - BASELINE_DAYS * 86_400_000);
-    const rows = await this.db.query<Array<{ window_bytes: string; baseline_bytes: string }>>(
-      `WITH d AS (
-         SELECT occurred_at,
-                CASE WHEN details->>'bytes' ~ '^[0-9]{1,15}$' THEN (details->>'bytes')::bigint
-                     ELSE 0 END AS bytes
-         FROM audit_events
-         WHERE tenant_id = $1 AND type = 'data.file.downloaded' AND actor = $2
-           AND occurred_at > $4 AND occurred_at <= $5)
-       SELECT COALESCE(SUM(bytes) FILTER (WHERE occurred_at > $3), 0) AS window_bytes,
-              COALESCE(SUM(bytes) FILTER (WHERE occurred_at <= $3), 0) AS baseline_bytes
-       FROM d`,
-      [tenantId, actor, windowStart, baselineStart, now],
+    return this.downloadedBytes(tenantId, actor, baselineStart, windowStart);
+  }
+
+  /** Bytes in `data.file.downloaded` events with `after < occurred_at <= until`. */
+  private async downloadedBytes(
+    tenantId: string,
+    actor: string,
+    after: Date,
+    until: Date,
+  ): Promise<number> {
+    const rows = await this.db.query<Array<{ bytes: string }>>(
+      `SELECT COALESCE(SUM(CASE WHEN details->>'bytes' ~ '^[0-9]{1,15}$'
+                                THEN (details->>'bytes')::bigint ELSE 0 END), 0) AS bytes
+       FROM audit_events
+       WHERE tenant_id = $1 AND type = 'data.file.downloaded' AND actor = $2
+         AND occurred_at > $3 AND occurred_at <= $4`,
+      [tenantId, actor, after, until],
     );
-    return {
-      windowBytes: Number(rows[0]?.window_bytes ?? 0),
-      baselineBytes: Number(rows[0]?.baseline_bytes ?? 0),
-    };
+    return Number(rows[0]?.bytes ?? 0);
   }
 
   /** Failed sign-ins since `since` with this actor, and from this IP. */

@@ -7,7 +7,7 @@ import { AlertDeliveryService } from './alert-delivery.service';
 import { AlertSettingsService, type EffectiveAlertSettings } from './alert-settings.service';
 import { AlertsRepository, type AlertPayload } from './alerts.repository';
 import { ALERT_EVENT_OF, type AlertCandidate } from './rules/alert-rule';
-import { downloadVolumeAlert } from './rules/download-volume.rule';
+import { downloadVolumeAlert, windowCanAlert } from './rules/download-volume.rule';
 import { outsideNetworksAlert } from './rules/outside-networks.rule';
 import { BURST_WINDOW_MS, signInBurstAlerts } from './rules/sign-in-burst.rule';
 
@@ -86,9 +86,12 @@ export class AlertsService implements OnModuleInit {
     if (outside) found.push(outside);
     const actor = event.actor;
     if (actor?.startsWith('user:')) {
-      const volume = await this.repo.downloadVolume(tenantId, actor, now);
-      const heavy = downloadVolumeAlert({ actor, ...volume }, settings.volume);
-      if (heavy) found.push(heavy);
+      const windowBytes = await this.repo.downloadWindowBytes(tenantId, actor, now);
+      if (windowCanAlert(windowBytes, settings.volume)) {
+        const baselineBytes = await this.repo.downloadBaselineBytes(tenantId, actor, now);
+        const heavy = downloadVolumeAlert({ actor, windowBytes, baselineBytes }, settings.volume);
+        if (heavy) found.push(heavy);
+      }
     }
     return found;
   }

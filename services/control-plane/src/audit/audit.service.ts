@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -35,13 +36,20 @@ export type AuditObserver = (event: AuditRecord) => Promise<void> | void;
 /** How readers see an event: see audit-view.ts (the reading side, AuditQueryService). */
 export type { AuditEventView } from './audit-view';
 
+/** Events recorded so far by the work that `AuditService.counting` started. */
+export interface RecordedCount {
+  recorded: number;
+}
+
 /**
- * The control plane's audit events (sign-ins, their failures, configuration changes). Recording
- * is part of the action: if the event cannot be written, the action fails rather than happen
- * unrecorded. Issue 8 turns this table into a hash-chained, archived trail.
+ * The control plane's audit events. Recording is part of the action: if the event cannot be
+ * written, the action fails rather than happen unrecorded. Each event is appended to its chain
+ * (audit-chain.ts), which is sealed and archived by AuditTrailService.
  */
 @Injectable()
 export class AuditService {
+  private readonly counts = new AsyncLocalStorage<RecordedCount>();
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
@@ -65,12 +73,23 @@ export class AuditService {
       ip: event.ip ?? null,
       details: event.details ?? {},
     });
+    const count = this.counts.getStore();
+    if (count) count.recorded += 1;
     const level = LOGGED_AS_WARNING.has(AUDIT_EVENTS[event.type].severity) ? 'warn' : 'info';
     this.logger[level](
       { event: event.type, tenantId: event.tenantId, outcome: event.outcome, reason: event.reason },
       'audit event',
     );
     await this.notifyObservers(event);
+  }
+
+  /**
+   * Runs `start` so that the events recorded by whatever it starts (a request's handler, and
+   * the async work it awaits) are counted in `count`: how a request that changed or read
+   * something without recording it is found (see AuditedInterceptor).
+   */
+  counting<T>(count: RecordedCount, start: () => T): T {
+    return this.counts.run(count, start);
   }
 
   private readonly observers: AuditObserver[] = [];

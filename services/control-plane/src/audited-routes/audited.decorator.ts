@@ -17,3 +17,14 @@ export interface AuditedRoute {
  */
 export const Audited = (type: AuditEventType, options: { method?: string } = {}): MethodDecorator =>
   SetMetadata(AUDITED_KEY, { type, ...options } satisfies AuditedRoute);
+
+export const NOT_AUDITED_KEY = 'causeway:not-audited';
+
+/**
+ * Declares that a route records no audit event of its own, and why (it reads nothing of a
+ * tenant's, like a health check, or what it does is recorded elsewhere, like one PATCH of a
+ * resumable upload whose completion is recorded). Every other route that succeeds without
+ * recording an event is reported as an error (see AuditedInterceptor).
+ */
+export const NotAudited = (why: string): MethodDecorator & ClassDecorator =>
+  SetMetadata(NOT_AUDITED_KEY, why);

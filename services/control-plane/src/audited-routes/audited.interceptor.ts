@@ -8,10 +8,11 @@ import {
 import { Reflector } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { mergeMap, type Observable } from 'rxjs';
+import { mergeMap, tap, type Observable } from 'rxjs';
+import { PinoLogger } from 'nestjs-pino';
 import type { Principal } from '../access/principal';
-import { AuditService, type AuditDetails } from '../audit/audit.service';
-import { AUDITED_KEY, type AuditedRoute } from './audited.decorator';
+import { AuditService, type AuditDetails, type RecordedCount } from '../audit/audit.service';
+import { AUDITED_KEY, NOT_AUDITED_KEY, type AuditedRoute } from './audited.decorator';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,18 +46,34 @@ function createdId(result: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-/** Records the event a route declares with @Audited once its handler succeeded. */
+/** The message of the check below: tests fail on it (see the test harness). */
+export const UNAUDITED_ROUTE = 'a request succeeded without recording an audit event';
+
+/**
+ * Records the event a route declares with @Audited once its handler succeeded. Every other
+ * route is watched: one that succeeds without its handler (or what the handler awaited)
+ * recording an event, and without @NotAudited, is reported as an error, so that an action
+ * added without its audit event shows up in the tests and in the logs.
+ */
 @Injectable()
 export class AuditedInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
     private readonly audit: AuditService,
     @InjectDataSource() private readonly db: DataSource,
-  ) {}
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext('AuditedInterceptor');
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const targets = [context.getHandler(), context.getClass()];
     const route = this.reflector.get<AuditedRoute | undefined>(AUDITED_KEY, context.getHandler());
-    if (!route || context.getType() !== 'http') return next.handle();
+    if (!route) {
+      if (this.reflector.getAllAndOverride<string>(NOT_AUDITED_KEY, targets)) return next.handle();
+      return this.watched(context, next);
+    }
     const req = context.switchToHttp().getRequest<AuditedRequest>();
     return next.handle().pipe(
       mergeMap(async (result: unknown) => {
@@ -64,6 +81,28 @@ export class AuditedInterceptor implements NestInterceptor {
         return result;
       }),
     );
+  }
+
+  private watched(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const count: RecordedCount = { recorded: 0 };
+    // `handle()` binds the handler to the async context it is called in: this one.
+    return this.audit
+      .counting(count, () => next.handle())
+      .pipe(
+        tap({
+          complete: () => {
+            if (count.recorded > 0) return;
+            const req = context.switchToHttp().getRequest<Request>();
+            this.logger.error(
+              {
+                route: `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
+                handler: `${context.getClass().name}.${context.getHandler().name}`,
+              },
+              UNAUDITED_ROUTE,
+            );
+          },
+        }),
+      );
   }
 
   private async record(route: AuditedRoute, req: AuditedRequest, result: unknown): Promise<void> {

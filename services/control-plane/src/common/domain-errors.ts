@@ -1,4 +1,5 @@
 import { CausewayError, type ErrorCode } from '@causeway/contracts';
+import { WebhookTargetError } from '../alerts/alerts.errors';
 import { AllowListError } from '../identity/allow-list/allow-list.errors';
 import {
   EmailCodesError,
@@ -9,7 +10,7 @@ import { OidcConfigError, OidcLoginError } from '../identity/oidc/oidc.errors';
 import { SamlConfigError, SamlLoginError } from '../identity/saml/saml.errors';
 
 /*
- * The identity modules throw their own typed errors (they know nothing of HTTP). This is the one
+ * The identity and alert modules throw their own typed errors (they know nothing of HTTP). This is the one
  * place that says which answer each becomes; a `Record` over each module's codes, so a new code
  * without an answer does not compile. The module's own code travels as `details.reason`, which
  * is also what the audit trail records.
@@ -60,7 +61,8 @@ export function asCausewayError(error: unknown): CausewayError | undefined {
   if (
     error instanceof OidcConfigError ||
     error instanceof SamlConfigError ||
-    error instanceof AllowListError
+    error instanceof AllowListError ||
+    error instanceof WebhookTargetError
   ) {
     return new CausewayError('validation_failed', error.message, { reason: error.code });
   }

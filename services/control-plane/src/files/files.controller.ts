@@ -23,6 +23,7 @@ import {
 import { z } from 'zod';
 import { BRIDGE_METHODS } from '@causeway/contracts';
 import { Caller, RequirePermission } from '../access/permission.decorator';
+import { NotAudited } from '../audited-routes/audited.decorator';
 import type { Principal } from '../access/principal';
 import { ClientIp, clientOf } from '../common/client-info';
 import { RequestId } from '../common/request-id';
@@ -40,6 +41,7 @@ export class FilesController {
   constructor(private readonly files: FilesService) {}
 
   @Get()
+  @NotAudited('recorded on the node that holds the workspace (data.file.listed)')
   @RequirePermission('files.read')
   @ApiOperation({ summary: 'List the files directly in a folder (`?folder=/a/b`, default `/`)' })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS['files.list'].result) })
@@ -58,6 +60,7 @@ export class FilesController {
   }
 
   @Get(':file')
+  @NotAudited('recorded on the node that holds the workspace (data.file.metadata_read)')
   @RequirePermission('files.read')
   @ApiOperation({ summary: "Read one file's description (current version)" })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS['files.stat'].result) })
@@ -79,6 +82,7 @@ export class FilesController {
   }
 
   @Get(':file/versions')
+  @NotAudited('recorded on the node that holds the workspace (data.file.versions_listed)')
   @RequirePermission('files.read')
   @ApiOperation({ summary: "List a file's versions, oldest first" })
   @ApiOkResponse({ schema: schema(BRIDGE_METHODS['files.versions'].result) })
@@ -177,6 +181,9 @@ export class FilesController {
  */
 @ApiTags('files')
 @ApiBearerAuth()
+@NotAudited(
+  'each tus request is recorded on the node (data.upload.started, part_received, status_read); the control plane records data.file.uploaded when an upload completes and data.upload.cancelled when one is cancelled',
+)
 @Controller('api/v1/workspaces/:ws/uploads')
 export class UploadsController {
   constructor(private readonly uploads: UploadsService) {}

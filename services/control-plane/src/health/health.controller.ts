@@ -8,9 +8,11 @@ import {
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { CausewayError } from '@causeway/contracts';
 import { Public } from '../access/permission.decorator';
+import { NotAudited } from '../audited-routes/audited.decorator';
 import { AMQP_CONNECTION } from '../bridge/bridge.module';
 
 @ApiTags('health')
+@NotAudited('health checks read nothing of a tenant and are asked every few seconds')
 @Controller()
 export class HealthController {
   constructor(

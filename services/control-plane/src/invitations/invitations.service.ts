@@ -241,34 +241,34 @@ export class InvitationsService implements OnApplicationBootstrap, OnApplication
       await this.invitations.markRevoked(manager, tenant.id, id, now);
       return { row, removed, changed: true };
     });
-    if (outcome.changed) {
-      if (outcome.removed) {
-        await this.audit.record({
-          tenantId: tenant.id,
-          type: 'access.role.removed',
-          outcome: 'success',
-          actor,
-          details: {
-            assignmentId: outcome.row.assignment_id,
-            principal: `user:${outcome.row.user_id}`,
-            role: outcome.row.role_name,
-            workspaceId: outcome.row.workspace_id,
-            invitationId: id,
-          },
-        });
-      }
+    if (outcome.removed) {
       await this.audit.record({
         tenantId: tenant.id,
-        type: 'access.invitation.revoked',
+        type: 'access.role.removed',
         outcome: 'success',
         actor,
         details: {
-          invitationId: id,
-          userId: outcome.row.user_id,
+          assignmentId: outcome.row.assignment_id,
+          principal: `user:${outcome.row.user_id}`,
+          role: outcome.row.role_name,
           workspaceId: outcome.row.workspace_id,
+          invitationId: id,
         },
       });
     }
+    // A repeat changes nothing but is recorded too: who asked is part of the record.
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'access.invitation.revoked',
+      outcome: 'success',
+      actor,
+      details: {
+        invitationId: id,
+        userId: outcome.row.user_id,
+        workspaceId: outcome.row.workspace_id,
+        ...(outcome.changed ? {} : { again: true }),
+      },
+    });
     const row = await this.invitations.find(tenant.id, id);
     return view(row as InvitationRow, now);
   }

@@ -96,16 +96,15 @@ export class WorkspacesService implements OnModuleInit {
       });
       return true;
     });
-    if (requested) {
-      this.outbox.notify();
-      await this.audit.record({
-        tenantId: tenant.id,
-        type: 'admin.workspace.delete_requested',
-        outcome: 'success',
-        actor: caller.subject,
-        details: { workspaceId: id },
-      });
-    }
+    if (requested) this.outbox.notify();
+    // A repeat (already being deleted) changes nothing but is recorded too.
+    await this.audit.record({
+      tenantId: tenant.id,
+      type: 'admin.workspace.delete_requested',
+      outcome: 'success',
+      actor: caller.subject,
+      details: { workspaceId: id, ...(requested ? {} : { again: true }) },
+    });
     return this.get(tenantSlug, id);
   }
 

@@ -2,6 +2,7 @@ import {
   BASELINE_HOURS,
   downloadVolumeAlert,
   volumeLimit,
+  windowCanAlert,
   type VolumeThresholds,
 } from './download-volume.rule';
 
@@ -42,6 +43,18 @@ describe('rule: download volume far above the baseline', () => {
         thresholds,
       ),
     ).toBeUndefined();
+  });
+
+  it('needs no baseline for a window under the floor: it is quiet whatever the baseline', () => {
+    for (const windowBytes of [0, 1, GiB - 1, GiB]) {
+      expect(windowCanAlert(windowBytes, thresholds)).toBe(false);
+      for (const baselineBytes of [0, 1, GiB, 1000 * GiB * BASELINE_HOURS]) {
+        expect(
+          downloadVolumeAlert({ actor: 'user:u1', windowBytes, baselineBytes }, thresholds),
+        ).toBeUndefined();
+      }
+    }
+    expect(windowCanAlert(GiB + 1, thresholds)).toBe(true);
   });
 
   it('uses the larger of N × the average and the floor', () => {

@@ -31,6 +31,14 @@ export function volumeLimit(baselineHourlyBytes: number, thresholds: VolumeThres
 }
 
 /**
+ * Whether the window can alert at all: the limit is never below the floor, so a window under it
+ * is quiet whatever the baseline, and the 14-day baseline (the costly read) is not needed.
+ */
+export function windowCanAlert(windowBytes: number, thresholds: VolumeThresholds): boolean {
+  return windowBytes > thresholds.floorBytes;
+}
+
+/**
  * A user's download volume in the last hour far above their baseline: more than `multiplier`
  * times their average hourly volume over the 14 days before (idle hours count as zero), and
  * more than the floor, so a user with little history is not flagged for one ordinary file.
