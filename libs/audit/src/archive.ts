@@ -54,28 +54,65 @@ export async function removeArchivedSegment(archive: AuditArchive, name: string)
   await archive.delete(`${name}/segment`);
 }
 
-/** Every archived segment of a chain, in sequence order. */
+/** A segment as listed before its bytes are read: its name and signed manifest. */
+export interface ListedSegment {
+  /** `audit/<chain>/<first>-<last>`. */
+  name: string;
+  signed: SignedManifest | undefined;
+}
+
+/**
+ * How the streaming verifier reads one chain's archive: every manifest first (a few hundred
+ * bytes each), then the bytes of one segment at a time, when its turn comes.
+ */
+export interface SegmentSource {
+  /** Every segment of the chain found in the archive, by name in sequence order. */
+  list(): Promise<ListedSegment[]>;
+  /** The gzip'd bytes of one segment, or undefined when there are none. */
+  data(name: string): Promise<Buffer | undefined>;
+}
+
+/** The segments of `chain` in `archive`, read on demand. */
+export function archivedSegments(archive: AuditArchive, chain: string): SegmentSource {
+  return {
+    async list() {
+      const keys = await archive.list(`audit/${chain}/`);
+      const names = [...new Set(keys.map((k) => k.replace(/\/(segment|manifest)$/, '')))].sort();
+      const out: ListedSegment[] = [];
+      for (const name of names) {
+        out.push({ name, signed: readSignedManifest(await archive.get(`${name}/manifest`)) });
+      }
+      return out;
+    },
+    data: (name) => archive.get(`${name}/segment`),
+  };
+}
+
+/**
+ * Every archived segment of a chain, in sequence order, bytes included: the whole archive in
+ * memory. Verification streams through `archivedSegments` instead.
+ */
 export async function readArchivedChain(
   archive: AuditArchive,
   chain: string,
 ): Promise<ArchivedSegment[]> {
-  const keys = await archive.list(`audit/${chain}/`);
-  const names = [...new Set(keys.map((k) => k.replace(/\/(segment|manifest)$/, '')))].sort();
+  const source = archivedSegments(archive, chain);
   const out: ArchivedSegment[] = [];
-  for (const name of names) {
-    const manifest = await archive.get(`${name}/manifest`);
-    let signed: SignedManifest | undefined;
-    if (manifest) {
-      try {
-        const v = JSON.parse(manifest.toString('utf8')) as Partial<SignedManifest>;
-        if (typeof v.manifest === 'string' && typeof v.signature === 'string') {
-          signed = { manifest: v.manifest, signature: v.signature };
-        }
-      } catch {
-        signed = undefined;
-      }
-    }
-    out.push({ name, signed, data: await archive.get(`${name}/segment`) });
+  for (const { name, signed } of await source.list()) {
+    out.push({ name, signed, data: await source.data(name) });
   }
   return out;
+}
+
+function readSignedManifest(stored: Buffer | undefined): SignedManifest | undefined {
+  if (!stored) return undefined;
+  try {
+    const v = JSON.parse(stored.toString('utf8')) as Partial<SignedManifest>;
+    if (typeof v.manifest === 'string' && typeof v.signature === 'string') {
+      return { manifest: v.manifest, signature: v.signature };
+    }
+  } catch {
+    // Unparsable: reported like a missing manifest.
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { canonicalJson, type ChainedEntry } from './hash-chain';
 
 /**
@@ -83,33 +84,101 @@ export function encodeSegment(entries: readonly ChainedEntry[]): Buffer {
   return gzipSync(Buffer.from(lines.join('\n') + '\n', 'utf8'));
 }
 
-/** The entries of a segment; throws when the bytes are not gzip'd JSONL of entries. */
+/** Lines parsed per `JSON.parse`: much faster than a parse per line, and bounded in size. */
 const DECODE_BATCH = 4096;
+/**
+ * Smaller batches when streaming: a batch that is checked and dropped before the next minor
+ * garbage collection never reaches the old generation, which keeps the verifier's memory low.
+ */
+const STREAM_BATCH = 128;
 
+/** The entries of a segment; throws when the bytes are not gzip'd JSONL of entries. */
 export function decodeSegment(data: Buffer): ChainedEntry[] {
-  const text = gunzipSync(data).toString('utf8').trim();
-  if (text === '') return [];
-  // Lines parsed as arrays of a few thousand: much faster than a parse per line, without one
-  // string the size of the whole segment.
-  const lines = text.split('\n');
+  const lines = new SegmentLines(DECODE_BATCH);
   const entries: ChainedEntry[] = [];
-  for (let i = 0; i < lines.length; i += DECODE_BATCH) {
-    const batch = JSON.parse(`[${lines.slice(i, i + DECODE_BATCH).join(',')}]`) as Array<
-      Partial<ChainedEntry>
-    >;
-    for (const v of batch) {
-      if (
-        typeof v.seq !== 'number' ||
-        typeof v.prevHash !== 'string' ||
-        typeof v.hash !== 'string' ||
-        typeof v.body !== 'string'
-      ) {
-        throw new Error('a segment line is not an audit entry');
-      }
-      entries.push({ seq: v.seq, prevHash: v.prevHash, hash: v.hash, body: v.body });
-    }
-  }
+  for (const batch of lines.push(gunzipSync(data).toString('utf8'))) entries.push(...batch);
+  for (const batch of lines.end()) entries.push(...batch);
   return entries;
+}
+
+/**
+ * The entries of a segment in batches of at most a few thousand, decoded from a gunzip stream as
+ * the bytes inflate: only one batch of entries and one chunk of text are held at a time, so a
+ * segment of any size decodes in flat memory. Throws (from the iteration) like `decodeSegment`.
+ */
+export async function* decodeSegmentStream(
+  data: Buffer,
+): AsyncGenerator<ChainedEntry[], void, undefined> {
+  const gunzip = createGunzip();
+  gunzip.end(data);
+  const lines = new SegmentLines(STREAM_BATCH);
+  const decoder = new StringDecoder('utf8');
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      yield* lines.push(decoder.write(chunk));
+    }
+    yield* lines.push(decoder.end());
+    yield* lines.end();
+  } finally {
+    // Frees zlib's native memory when the caller stops early.
+    gunzip.destroy();
+  }
+}
+
+/**
+ * Turns JSONL text, fed in arbitrary pieces, into batches of entries. Blank lines at the start or
+ * the end are ignored (a trailing newline is normal); anywhere else they make the segment
+ * unreadable, as does any line that is not an entry.
+ */
+class SegmentLines {
+  private partial = '';
+  private pending: string[] = [];
+  private blanks = 0;
+  private started = false;
+
+  constructor(private readonly batch: number) {}
+
+  *push(text: string): Generator<ChainedEntry[]> {
+    const parts = (this.partial + text).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) yield* this.line(line);
+  }
+
+  *end(): Generator<ChainedEntry[]> {
+    if (this.partial !== '') yield* this.line(this.partial);
+    this.partial = '';
+    if (this.pending.length > 0) yield this.flush();
+  }
+
+  private *line(line: string): Generator<ChainedEntry[]> {
+    if (line.trim() === '') {
+      if (this.started) this.blanks += 1;
+      return;
+    }
+    if (this.blanks > 0) throw new Error('a segment has a blank line between entries');
+    this.started = true;
+    this.pending.push(line);
+    if (this.pending.length >= this.batch) yield this.flush();
+  }
+
+  private flush(): ChainedEntry[] {
+    const values = JSON.parse(`[${this.pending.join(',')}]`) as unknown[];
+    this.pending = [];
+    return values.map(toEntry);
+  }
+}
+
+function toEntry(value: unknown): ChainedEntry {
+  const v = (value ?? {}) as Partial<ChainedEntry>;
+  if (
+    typeof v.seq !== 'number' ||
+    typeof v.prevHash !== 'string' ||
+    typeof v.hash !== 'string' ||
+    typeof v.body !== 'string'
+  ) {
+    throw new Error('a segment line is not an audit entry');
+  }
+  return { seq: v.seq, prevHash: v.prevHash, hash: v.hash, body: v.body };
 }
 
 /** The manifest if the signature verifies with `publicKey`, else undefined. */

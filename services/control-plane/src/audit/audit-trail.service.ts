@@ -11,13 +11,14 @@ import type { DataSource } from 'typeorm';
 import {
   archiveSegment,
   lastSealSlot,
+  archivedSegments,
   prefixedArchive,
-  readArchivedChain,
   removeArchivedSegment,
   sealSegment,
-  verifyAuditTrail,
+  verifyAuditTrailStream,
   type AuditArchive,
   type AuditVerifyReport,
+  type ChainedEntry,
   type SegmentSigner,
 } from '@causeway/audit';
 import {
@@ -37,6 +38,8 @@ import { DirectoryAuditArchive } from './audit-archive-store';
 export const PLATFORM_RETENTION_DAYS = 365;
 const TICK_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** Rows of a chain read per page when verifying. */
+const VERIFY_PAGE = 5_000;
 
 const CHAIN_COLUMNS = `id, tenant_id, occurred_at, type, outcome, actor, reason, ip, details,
   chain_seq, prev_hash, hash`;
@@ -233,29 +236,49 @@ export class AuditTrailService implements OnApplicationBootstrap, OnModuleDestro
     return removed;
   }
 
-  /** Checks one chain, live and archived; `chain` is a tenant id or `platform`. */
+  /**
+   * Checks one chain, live and archived; `chain` is a tenant id or `platform`. Streams: one
+   * archived segment and one page of rows in memory at a time (`verifyAuditTrailStream`), so a
+   * chain of any length verifies in flat memory while it is intact.
+   */
   async verify(chain: string): Promise<AuditVerifyReport> {
     const [head] = await this.db.query<ChainHead[]>('SELECT * FROM audit_chains WHERE chain = $1', [
       chain,
     ]);
-    // Stored order (the global insertion sequence), so re-ordered chain numbers show.
-    const rows = await this.db.query<ChainRow[]>(
-      `SELECT ${CHAIN_COLUMNS} FROM audit_events WHERE chain = $1 ORDER BY seq`,
-      [chain],
-    );
     const indexed = await this.db.query<Array<{ name: string }>>(
       'SELECT name FROM audit_segments WHERE chain = $1',
       [chain],
     );
-    return verifyAuditTrail({
+    return verifyAuditTrailStream({
       chain,
-      segments: await readArchivedChain(await this.archive(), chain),
+      segments: archivedSegments(await this.archive(), chain),
       indexedSegments: indexed.map((r) => r.name),
-      live: rows.map(rowToEntry),
+      live: () => this.livePages(chain),
       keys: await this.publicKeys(),
       anchor: head ? { seq: Number(head.pruned_seq), hash: head.pruned_hash } : undefined,
       head: head ? { seq: Number(head.last_seq), hash: head.last_hash } : undefined,
     });
+  }
+
+  /**
+   * A chain's rows in stored order (the global insertion sequence, so re-ordered chain numbers
+   * show), a page at a time by keyset on `seq`. Appends to one chain are serialised by its head
+   * row, so a row with a lower `seq` is committed before any later one is visible: no page skips
+   * a row.
+   */
+  private async *livePages(chain: string): AsyncGenerator<ChainedEntry[]> {
+    let after = '0';
+    for (;;) {
+      const rows = await this.db.query<Array<ChainRow & { seq: string }>>(
+        `SELECT seq, ${CHAIN_COLUMNS} FROM audit_events
+          WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT ${VERIFY_PAGE}`,
+        [chain, after],
+      );
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].seq;
+      yield rows.map(rowToEntry);
+      if (rows.length < VERIFY_PAGE) return;
+    }
   }
 
   /**

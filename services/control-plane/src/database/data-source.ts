@@ -20,6 +20,7 @@ import { TenantDeletion1795560000000 } from './migrations/1795560000000-tenant-d
 import { AuditChain1795570000000 } from './migrations/1795570000000-audit-chain';
 import { AuditQuery1795575000000 } from './migrations/1795575000000-audit-query';
 import { Alerts1795580000000 } from './migrations/1795580000000-alerts';
+import { AuditVerifyIndex1795585000000 } from './migrations/1795585000000-audit-verify-index';
 import { JoinTokenEntity } from '../enrolment/join-token.entity';
 import { DeadLetterEntity } from '../dead-letters/dead-letter.entity';
 import { OutboxEntity } from '../outbox/outbox.entity';
@@ -53,6 +54,7 @@ export const MIGRATIONS = [
   AuditChain1795570000000,
   AuditQuery1795575000000,
   Alerts1795580000000,
+  AuditVerifyIndex1795585000000,
 ];
 
 /**

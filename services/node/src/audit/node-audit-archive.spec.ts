@@ -91,6 +91,43 @@ describe('node audit archive (SQLite + local disk)', () => {
     );
   });
 
+  it('verifies a page of rows and one segment at a time, and the node can write meanwhile', async () => {
+    for (let n = 1; n <= 30; n += 1) {
+      record(n);
+      if (n % 10 === 0) await archiver.seal(privateKey);
+    }
+    for (let n = 31; n <= 37; n += 1) record(n);
+    const gets: string[] = [];
+    const inner = archive();
+    const watched = new NodeAuditArchiver(
+      store,
+      { ...inner, get: (key) => (gets.push(key), inner.get(key)) },
+      () => now,
+    );
+    const seen: string[] = [];
+    const report = await watched.verify(undefined, {
+      pageSize: 8,
+      onProgress: (p) => {
+        seen.push(p.done.where === 'segment' ? `checked ${p.done.segment}` : `page ${p.done.page}`);
+        gets.push(seen[seen.length - 1]);
+        // An audit write while the verifier is between pages (an open cursor would refuse it).
+        if (p.done.where === 'live' && p.done.page === 2) record(38);
+      },
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.entries).toBe(30 + 38);
+    const segments = gets.filter((g) => g.endsWith('/segment') || g.startsWith('checked'));
+    expect(segments).toEqual(
+      ['000000000001-000000000010', '000000000011-000000000020', '000000000021-000000000030']
+        .map((r) => `audit/node/${r}`)
+        .flatMap((name) => [`${name}/segment`, `checked ${name}`]),
+    );
+    // 38 rows (the one written during verification included) in pages of 8.
+    expect(seen.filter((s) => s.startsWith('page'))).toEqual(
+      [1, 2, 3, 4, 5].map((n) => `page ${n}`),
+    );
+  });
+
   it('retention removes only archived segments past it', async () => {
     for (let n = 1; n <= 3; n += 1) record(n);
     const old = (await archiver.seal(privateKey))!;

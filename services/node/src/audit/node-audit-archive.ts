@@ -4,11 +4,12 @@ import { signingKeyId } from '@causeway/crypto';
 import {
   archiveSegment,
   lastSealSlot,
-  readArchivedChain,
+  archivedSegments,
   removeArchivedSegment,
   sealSegment,
-  verifyAuditTrail,
+  verifyAuditTrailStream,
   type AuditArchive,
+  type AuditVerifyProgress,
   type AuditVerifyReport,
   type ChainedEntry,
   type SegmentSigner,
@@ -19,6 +20,8 @@ import type { NodeStore } from '../state/node-store';
 /** The node's only chain. */
 export const NODE_CHAIN = 'node';
 const DAY_MS = 86_400_000;
+/** Rows of the live log read per page when verifying. */
+const VERIFY_PAGE = 5_000;
 
 /** The node's ObjectStore as an audit archive (keys under `audit/node/...`). */
 export function objectStoreArchive(store: ObjectStore): AuditArchive {
@@ -165,24 +168,46 @@ export class NodeAuditArchiver {
     return new Map(rows.map((r) => [r.kid, createPublicKey(r.pem)]));
   }
 
-  /** Checks the live log and every archived segment against the node's public key(s). */
+  /**
+   * Checks the live log and every archived segment against the node's public key(s), streaming:
+   * one segment and one page of rows in memory at a time (see `verifyAuditTrailStream`).
+   */
   async verify(
     publicKeys: ReadonlyMap<string, KeyObject> = this.knownKeys(),
+    options: { pageSize?: number; onProgress?: (progress: AuditVerifyProgress) => void } = {},
   ): Promise<AuditVerifyReport> {
-    const live = this.store.db
-      .prepare('SELECT seq, prev_hash AS prevHash, hash, body FROM audit_log ORDER BY rowid')
-      .all() as ChainedEntry[];
     const indexed = this.store.db.prepare('SELECT name FROM audit_seals').all() as Array<{
       name: string;
     }>;
-    return verifyAuditTrail({
+    return verifyAuditTrailStream({
       chain: NODE_CHAIN,
-      segments: await readArchivedChain(this.archive, NODE_CHAIN),
+      segments: archivedSegments(this.archive, NODE_CHAIN),
       indexedSegments: indexed.map((r) => r.name),
-      live,
+      live: () => this.livePages(options.pageSize ?? VERIFY_PAGE),
       keys: publicKeys,
       anchor: this.anchor(),
+      onProgress: options.onProgress,
     });
+  }
+
+  /**
+   * The live log in stored order, a page at a time by keyset on rowid. Pages rather than one
+   * `.iterate()` cursor: the verifier awaits the archive between pages, and an open cursor would
+   * leave the connection busy for the node's own audit writes meanwhile.
+   */
+  private *livePages(pageSize: number): Generator<ChainedEntry[]> {
+    const page = this.store.db.prepare(
+      `SELECT rowid AS rid, seq, prev_hash AS prevHash, hash, body FROM audit_log
+        WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+    );
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, pageSize) as Array<ChainedEntry & { rid: number }>;
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].rid;
+      yield rows.map(({ seq, prevHash, hash, body }) => ({ seq, prevHash, hash, body }));
+      if (rows.length < pageSize) return;
+    }
   }
 }
 
