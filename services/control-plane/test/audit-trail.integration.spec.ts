@@ -52,7 +52,10 @@ describe('control-plane audit trail (real PostgreSQL)', () => {
     clock = new TestClock(new Date('2026-01-10T09:00:00Z'));
     const config = {
       caSealKey: 'a test seal key of enough length',
-      audit: { sealTimes: parseSealTimes('00:00,12:00'), archiveDir: dir },
+      audit: {
+        sealTimes: parseSealTimes('00:00,12:00'),
+        archive: { driver: 'directory', directory: dir },
+      },
     } as unknown as ControlPlaneConfig;
     trail = new AuditTrailService(db, clock, config, new DirectoryAuditArchive(dir), quietLogger);
     // This deployment's part of the archive directory (under its archive id).

@@ -32,7 +32,6 @@ import {
 import { Clock } from '../common/clock';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { rowToEntry, type ChainRow } from './audit-chain';
-import { DirectoryAuditArchive } from './audit-archive-store';
 
 /** Retention of the platform chain (tenants have their own `retention_days`). */
 export const PLATFORM_RETENTION_DAYS = 365;
@@ -337,9 +336,4 @@ export class AuditTrailService implements OnApplicationBootstrap, OnModuleDestro
     this.signer = { keyId: row.kid, privateKey: loadSigningPrivateKey(pem) };
     return this.signer;
   }
-}
-
-/** The archive named by CAUSEWAY_AUDIT_ARCHIVE_DIR. */
-export function directoryArchive(config: ControlPlaneConfig): AuditArchive {
-  return new DirectoryAuditArchive(config.audit.archiveDir);
 }

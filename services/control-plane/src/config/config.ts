@@ -255,13 +255,11 @@ export interface ControlPlaneConfig {
   trustProxy: string[] | false;
   /** Emailed sign-in codes; undefined when no mail relay is configured. */
   emailCodes: EmailCodesConfig | undefined;
-  /** Anomaly alerts: cool-down, delivery interval and retries, http webhooks in development. */
+  /** Anomaly alerts: cool-down, delivery interval and retries, internal webhook targets. */
   alerts: AlertsOptions;
   /** Sealing schedule (minutes after midnight UTC) and archive of the hash-chained audit log. */
   audit: {
     sealTimes: number[];
-    /** CAUSEWAY_AUDIT_ARCHIVE_DIR, read by the directory driver. */
-    archiveDir: string;
     archive: AuditArchiveConfig;
   };
   /**
@@ -386,7 +384,6 @@ export function loadConfig(
     alerts: alertsOptions(v),
     audit: {
       sealTimes: parseSealTimes(v.CAUSEWAY_AUDIT_SEAL_TIMES),
-      archiveDir: v.CAUSEWAY_AUDIT_ARCHIVE_DIR,
       archive: auditArchiveConfig(v),
     },
     auditPseudonymSecret:

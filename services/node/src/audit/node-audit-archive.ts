@@ -216,8 +216,6 @@ export class NodeAuditArchiver {
  * the last seal are sealed with the node's current signing key, then retention applies.
  */
 export class NodeAuditSchedule {
-  private timer: NodeJS.Timeout | undefined;
-
   constructor(
     private readonly store: NodeStore,
     private readonly archiver: NodeAuditArchiver,
@@ -227,11 +225,13 @@ export class NodeAuditSchedule {
       /** Reads the node's signing key at each seal (it changes at certificate renewal). */
       signingKey: () => KeyObject;
       now?: () => number;
-      onError?: (error: unknown) => void;
     },
   ) {}
 
-  /** Seals when a scheduled time has passed since the last run; returns the slot, if any. */
+  /**
+   * Seals when a scheduled time has passed since the last run; returns the slot, if any. The
+   * timer that calls it is NodeAuditScheduler's.
+   */
   async tick(): Promise<Date | undefined> {
     const now = new Date((this.options.now ?? Date.now)());
     const slot = lastSealSlot(now, this.options.sealTimes).toISOString();
@@ -242,22 +242,6 @@ export class NodeAuditSchedule {
     await this.archiver.applyRetention(this.options.retentionDays);
     this.store.db.prepare('INSERT OR IGNORE INTO audit_seal_runs (slot) VALUES (?)').run(slot);
     return new Date(slot);
-  }
-
-  start(intervalMs = 60_000): void {
-    let running = false;
-    this.timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      this.tick()
-        .catch((error: unknown) => this.options.onError?.(error))
-        .finally(() => (running = false));
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
   }
 }
 
