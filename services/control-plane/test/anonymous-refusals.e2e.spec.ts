@@ -3,17 +3,8 @@ import type { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../src/audit/audit.service';
 import { RefusalRecorder } from '../src/access/refusal-recorder';
-import { Clock } from '../src/common/clock';
+import { ManualClock } from '../src/common/clock';
 import { Stack } from './harness';
-
-class TestClock extends Clock {
-  constructor(public t: number) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.t);
-  }
-}
 
 const quietLogger = {
   setContext: () => undefined,
@@ -85,14 +76,14 @@ describe('refusals of anonymous requests', () => {
   });
 
   describe('the gathering itself (injected clock)', () => {
-    let clock: TestClock;
+    let clock: ManualClock;
     let recorder: RefusalRecorder;
     const refuse = (ip: string, path = 'GET /x') =>
       recorder.refused({ type: 'auth.session.refused', reason: 'session_unknown', ip, path });
     let before: number;
 
     beforeEach(async () => {
-      clock = new TestClock(Date.parse('2026-12-02T10:00:00Z'));
+      clock = new ManualClock(Date.parse('2026-12-02T10:00:00Z'));
       recorder = new RefusalRecorder(stack.app.get(AuditService), clock, quietLogger, {
         windowMs: 60_000,
         keysMax: 3,
@@ -111,11 +102,11 @@ describe('refusals of anonymous requests', () => {
       await refuse('198.51.100.1', 'GET /z');
       expect((await added()).map((r) => r.ip)).toEqual(['198.51.100.1', '198.51.100.2']);
 
-      clock.t += 30_000;
+      clock.advance(30_000);
       await recorder.flush(false);
       expect(await added()).toHaveLength(2);
 
-      clock.t += 30_001;
+      clock.advance(30_001);
       await recorder.flush(false);
       const written = await added();
       expect(written).toHaveLength(3);
@@ -128,7 +119,7 @@ describe('refusals of anonymous requests', () => {
     it('writes the count of an ended window before the first refusal of the next', async () => {
       await refuse('198.51.100.7');
       await refuse('198.51.100.7');
-      clock.t += 60_001;
+      clock.advance(60_001);
       await refuse('198.51.100.7', 'GET /later');
       expect((await added()).map((r) => [r.details.path, r.details.repeats])).toEqual([
         ['GET /x', undefined],

@@ -20,19 +20,10 @@ import {
 import { createControlPlane } from '../src/app';
 import { AuditService } from '../src/audit/audit.service';
 import { AuditTrailService } from '../src/audit/audit-trail.service';
-import { Clock } from '../src/common/clock';
+import { ManualClock } from '../src/common/clock';
 import { loadConfig, type ControlPlaneConfig } from '../src/config/config';
 import { createRootLogger } from '../src/logging';
 import { TenantsService } from '../src/tenants/tenants.service';
-
-class TestClock extends Clock {
-  constructor(public t: number) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.t);
-  }
-}
 
 const PREFIX = 'causeway/e2e';
 
@@ -45,7 +36,7 @@ const PREFIX = 'causeway/e2e';
 describe('audit archive on S3 (real control plane, PostgreSQL, RabbitMQ, s3rver)', () => {
   let s3: S3Server;
   let db: TestDatabase;
-  let clock: TestClock;
+  let clock: ManualClock;
   let config: ControlPlaneConfig;
   let app: NestExpressApplication;
   let other: NestExpressApplication | undefined;
@@ -67,7 +58,7 @@ describe('audit archive on S3 (real control plane, PostgreSQL, RabbitMQ, s3rver)
   beforeAll(async () => {
     s3 = await startS3Server({ bucket: 'causeway-audit' });
     db = await createTestDatabase();
-    clock = new TestClock(Date.parse('2026-03-10T09:00:00Z'));
+    clock = new ManualClock(Date.parse('2026-03-10T09:00:00Z'));
     env = {
       CAUSEWAY_DATABASE_URL: db.url,
       CAUSEWAY_AMQP_URL: TEST_AMQP_URL,
@@ -166,11 +157,11 @@ describe('audit archive on S3 (real control plane, PostgreSQL, RabbitMQ, s3rver)
     ]);
 
     for (let n = 3; n < 5; n += 1) await record(n);
-    clock.t = Date.parse('2026-03-10T11:59:59.999Z');
+    clock.set(Date.parse('2026-03-10T11:59:59.999Z'));
     expect(await trail.tick()).toBeUndefined();
     expect(await acmeObjects()).toHaveLength(2);
 
-    clock.t = Date.parse('2026-03-10T12:00:00Z');
+    clock.set(Date.parse('2026-03-10T12:00:00Z'));
     expect(await trail.tick()).toEqual(new Date('2026-03-10T12:00:00Z'));
     const second = `audit/${acmeId}/${pad(firstLast + 1)}-${pad(await acmeHead())}`;
     expect(await acmeObjects()).toEqual([
@@ -187,7 +178,7 @@ describe('audit archive on S3 (real control plane, PostgreSQL, RabbitMQ, s3rver)
 
     // Another instance on the same database and bucket: the slot is done, and it verifies
     // from the shared archive what the first instance sealed.
-    clock.t = Date.parse('2026-03-10T12:00:30Z');
+    clock.set(Date.parse('2026-03-10T12:00:30Z'));
     other = await start(`cp-b-${uniqueSuffix()}`);
     expect(await other.get(AuditTrailService).tick()).toBeUndefined();
     expect(await trail.tick()).toBeUndefined();

@@ -7,21 +7,12 @@ import type { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@causeway/testing';
 import { parseSealTimes, type AuditArchive, type AuditProblem } from '@causeway/audit';
-import { Clock } from '../src/common/clock';
+import { ManualClock } from '../src/common/clock';
 import type { ControlPlaneConfig } from '../src/config/config';
 import { dataSourceOptions, runMigrations } from '../src/database/data-source';
 import { appendToChain } from '../src/audit/audit-chain';
 import { DirectoryAuditArchive } from '../src/audit/audit-archive-store';
 import { AuditTrailService } from '../src/audit/audit-trail.service';
-
-class TestClock extends Clock {
-  constructor(public t: Date) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.t);
-  }
-}
 
 const quietLogger = {
   setContext: () => undefined,
@@ -34,7 +25,7 @@ describe('control-plane audit trail (real PostgreSQL)', () => {
   let database: TestDatabase;
   let db: DataSource;
   let dir: string;
-  let clock: TestClock;
+  let clock: ManualClock;
   let trail: AuditTrailService;
   let archive: AuditArchive;
   const tenantId = randomUUID();
@@ -49,7 +40,7 @@ describe('control-plane audit trail (real PostgreSQL)', () => {
       [tenantId],
     );
     dir = mkdtempSync(join(tmpdir(), 'cp-audit-'));
-    clock = new TestClock(new Date('2026-01-10T09:00:00Z'));
+    clock = new ManualClock(new Date('2026-01-10T09:00:00Z'));
     const config = {
       caSealKey: 'a test seal key of enough length',
       audit: {
@@ -156,9 +147,9 @@ describe('control-plane audit trail (real PostgreSQL)', () => {
     // Same slot again: nothing due.
     expect(await trail.tick()).toBeUndefined();
     for (let n = 5; n < 8; n += 1) await append(tenantId, n);
-    clock.t = new Date('2026-01-10T11:59:00Z');
+    clock.set(new Date('2026-01-10T11:59:00Z'));
     expect(await trail.tick()).toBeUndefined();
-    clock.t = new Date('2026-01-10T12:00:30Z');
+    clock.set(new Date('2026-01-10T12:00:30Z'));
     expect(await trail.tick()).toEqual(new Date('2026-01-10T12:00:00Z'));
     expect(await archive.list(`audit/${tenantId}/000000000006`)).toHaveLength(2);
     await append(tenantId, 9);
@@ -293,16 +284,16 @@ describe('control-plane audit trail (real PostgreSQL)', () => {
     );
     const start = new Date('2026-03-01T08:00:00Z');
     for (let n = 1; n <= 3; n += 1) await append(chain, n, start);
-    clock.t = new Date('2026-03-01T12:00:00Z');
+    clock.set(new Date('2026-03-01T12:00:00Z'));
     const old = (await trail.sealChain(chain))!;
     const later = new Date('2026-03-20T08:00:00Z');
     for (let n = 4; n <= 5; n += 1) await append(chain, n, later);
-    clock.t = new Date('2026-03-20T12:00:00Z');
+    clock.set(new Date('2026-03-20T12:00:00Z'));
     const recent = (await trail.sealChain(chain))!;
     // Old but never sealed: must survive retention.
     for (let n = 6; n <= 7; n += 1) await append(chain, n, start);
 
-    clock.t = new Date('2026-04-05T00:00:00Z'); // 35 days after the first segment
+    clock.set(new Date('2026-04-05T00:00:00Z')); // 35 days after the first segment
     expect(await trail.applyRetention()).toEqual([old]);
     expect(await archive.get(`${old}/segment`)).toBeUndefined();
     expect(await archive.get(`${recent}/segment`)).toBeDefined();

@@ -1,24 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { startSmtpCapture, type SmtpCapture } from '@causeway/testing';
-import { Clock } from '../../common/clock';
+import { ManualClock } from '../../common/clock';
 import { InMemoryThrottleStore, Throttle } from '../mfa/throttle';
 import { InMemoryEmailCodeStore } from './email-code.store';
 import { EmailCodesError } from './email-codes.errors';
 import { EmailCodeService } from './email-codes.service';
 import { renderSignInCode, SmtpMailer } from './mailer';
 import { asCausewayError } from '../../common/domain-errors';
-
-class TestClock extends Clock {
-  constructor(public at = new Date('2026-03-01T09:00:00Z')) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at = new Date(this.at.getTime() + ms);
-  }
-}
 
 const acme = { id: 'tenant-acme', name: 'Acme <Ops>' };
 
@@ -31,7 +19,7 @@ function codeFrom(text: string): string {
 describe('EmailCodeService over a real SMTP server', () => {
   let smtp: SmtpCapture;
   let mailer: SmtpMailer;
-  let clock: TestClock;
+  let clock: ManualClock;
   let store: InMemoryEmailCodeStore;
   let service: EmailCodeService;
 
@@ -52,7 +40,7 @@ describe('EmailCodeService over a real SMTP server', () => {
   });
 
   beforeEach(() => {
-    clock = new TestClock();
+    clock = new ManualClock('2026-03-01T09:00:00Z');
     store = new InMemoryEmailCodeStore();
     service = new EmailCodeService(store, mailer, clock, {
       hmacKey: randomBytes(32),

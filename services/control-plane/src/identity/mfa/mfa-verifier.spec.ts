@@ -1,5 +1,5 @@
 import { argon2idParameters } from './argon2-parameters';
-import { Clock } from '../../common/clock';
+import { ManualClock } from '../../common/clock';
 import { LockedOutError, MfaError } from './mfa.errors';
 import { MfaVerifier } from './mfa-verifier';
 import { PasswordHasher } from './passwords';
@@ -8,29 +8,17 @@ import { InMemorySecondFactorStore } from './second-factor.store';
 import { InMemoryThrottleStore, Throttle } from './throttle';
 import { Totp } from './totp';
 
-class TestClock extends Clock {
-  constructor(public at: Date) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at = new Date(this.at.getTime() + ms);
-  }
-}
-
 describe('MfaVerifier', () => {
   const alice = { tenantId: 'tenant-a', userId: 'alice' };
   const allowed = { passwordsAllowed: true };
   const hasher = new PasswordHasher();
-  let clock: TestClock;
+  let clock: ManualClock;
   let store: InMemorySecondFactorStore;
   let totp: Totp;
   let verifier: MfaVerifier;
 
   beforeEach(() => {
-    clock = new TestClock(new Date(Math.floor(Date.UTC(2026, 0, 1) / 30_000) * 30_000 + 5_000));
+    clock = new ManualClock(new Date(Math.floor(Date.UTC(2026, 0, 1) / 30_000) * 30_000 + 5_000));
     store = new InMemorySecondFactorStore();
     totp = new Totp(clock);
     const throttle = new Throttle(new InMemoryThrottleStore(), clock, {

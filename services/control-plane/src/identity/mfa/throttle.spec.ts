@@ -1,27 +1,15 @@
-import { Clock } from '../../common/clock';
+import { ManualClock } from '../../common/clock';
 import { LockedOutError } from './mfa.errors';
 import { InMemoryThrottleStore, Throttle } from './throttle';
 import { asCausewayError } from '../../common/domain-errors';
 
-class TestClock extends Clock {
-  constructor(public at = new Date('2026-01-01T00:00:00Z')) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at = new Date(this.at.getTime() + ms);
-  }
-}
-
 describe('Throttle', () => {
   const key = { tenantId: 't1', subject: 'user:u1' };
-  let clock: TestClock;
+  let clock: ManualClock;
   let throttle: Throttle;
 
   beforeEach(() => {
-    clock = new TestClock();
+    clock = new ManualClock('2026-01-01T00:00:00Z');
     throttle = new Throttle(new InMemoryThrottleStore(), clock, {
       maxFailures: 3,
       windowMs: 60_000,

@@ -1,25 +1,16 @@
 import * as OTPAuth from 'otpauth';
-import { Clock } from '../../common/clock';
+import { ManualClock } from '../../common/clock';
 import { MfaError } from './mfa.errors';
 import { Totp } from './totp';
-
-class TestClock extends Clock {
-  constructor(public at: Date) {
-    super();
-  }
-  now(): Date {
-    return this.at;
-  }
-}
 
 describe('Totp', () => {
   // A step boundary plus 10 s, so ±30 s stays inside neighbouring steps.
   const start = new Date(Math.floor(Date.UTC(2026, 0, 1) / 30_000) * 30_000 + 10_000);
-  let clock: TestClock;
+  let clock: ManualClock;
   let totp: Totp;
 
   beforeEach(() => {
-    clock = new TestClock(start);
+    clock = new ManualClock(start);
     totp = new Totp(clock);
   });
 
@@ -79,7 +70,7 @@ describe('Totp', () => {
     expect(() => totp.verify(secret, previous, step)).toThrow(
       expect.objectContaining({ code: 'totp_replayed' }),
     );
-    clock.at = new Date(start.getTime() + 30_000);
+    clock.set(new Date(start.getTime() + 30_000));
     expect(totp.verify(secret, totp.generate(secret), step)).toBe(step + 1);
   });
 
