@@ -34,6 +34,30 @@ export default tseslint.config(
     },
   },
   {
+    // The web console: browser code with its own tsconfig (DOM, JSX). Undefined names are
+    // TypeScript's to catch there (typescript-eslint turns no-undef off), so no globals list.
+    files: ['apps/console/**/*.ts', 'apps/console/**/*.tsx'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./apps/console/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@causeway/*', '**/services/**', '**/libs/**', 'node:*'],
+              message: 'The console uses only the public HTTP API and browser APIs.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['libs/**/*.ts'],
     rules: {
       'no-restricted-imports': [

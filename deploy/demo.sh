@@ -140,6 +140,7 @@ cat <<MSG
   Causeway demo is running.
 
   Control plane   $base
+  Web console     $base/?tenant=demo  (sign in as admin@demo.test: password below, or a code from the mailbox)
   API reference   $base/api/docs
   Tenant          demo (region eu-west)
   Node            $node_name  id $node_id  (online)

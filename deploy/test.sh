@@ -7,6 +7,7 @@ echo "causeway: checking format and lint..."
 npx --no-install prettier --check --log-level warn .
 npx --no-install eslint --max-warnings 0 .
 npx --no-install tsc -p tsconfig.test.json --noEmit
+bash deploy/ensure-browser.sh
 echo "causeway: running tests..."
 mkdir -p .causeway
 results=.causeway/test-results.json

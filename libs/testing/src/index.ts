@@ -7,3 +7,4 @@ export * from './smtp';
 export * from './oidc-provider';
 export * from './saml-idp';
 export * from './s3';
+export * from './browser';

@@ -28,6 +28,7 @@ import { RolesModule } from './roles/roles.module';
 import { FilesModule } from './files/files.module';
 import { WorkspaceKeysModule } from './workspace-keys/workspace-keys.module';
 import { AlertsModule } from './alerts/alerts.module';
+import { ConsoleModule } from './console/console.module';
 
 export interface AppModuleOptions {
   config: ControlPlaneConfig;
@@ -66,6 +67,7 @@ export class AppModule {
         FilesModule,
         WorkspaceKeysModule,
         AlertsModule,
+        ConsoleModule,
       ],
       providers: [
         { provide: CONFIG, useValue: options.config },

@@ -1,0 +1,68 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+
+/**
+ * Where the built web console is, and safe lookups inside it. The folder is read on each
+ * request rather than once at boot, so that building the console (or deploying a new build)
+ * needs no restart of the control plane.
+ */
+export class ConsoleFiles {
+  private constructor(
+    /** The folder holding index.html, or undefined when none could be found. */
+    readonly root: string | undefined,
+    /** How the folder was chosen, for the log and the "not built" page. */
+    readonly source: string,
+  ) {}
+
+  /** CAUSEWAY_CONSOLE_DIR, else the dist folder of the installed @causeway/console package. */
+  static locate(configured: string | undefined): ConsoleFiles {
+    if (configured !== undefined)
+      return new ConsoleFiles(resolve(configured), 'CAUSEWAY_CONSOLE_DIR');
+    try {
+      const manifest = require.resolve('@causeway/console/package.json');
+      return new ConsoleFiles(join(dirname(manifest), 'dist'), 'the @causeway/console package');
+    } catch {
+      return new ConsoleFiles(undefined, 'the @causeway/console package (not installed)');
+    }
+  }
+
+  /** The console's index.html, or undefined when the console was not built there. */
+  async indexHtml(): Promise<Buffer | undefined> {
+    if (this.root === undefined) return undefined;
+    try {
+      return await readFile(join(this.root, 'index.html'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The absolute path of a file of the build for a URL path, or undefined: nothing outside the
+   * folder, no dot-files, no directories, no index.html (it is served with its own headers).
+   */
+  async file(urlPath: string): Promise<string | undefined> {
+    if (this.root === undefined) return undefined;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(urlPath);
+    } catch {
+      return undefined;
+    }
+    const parts = decoded.split('/').filter((p) => p !== '');
+    if (
+      parts.length === 0 ||
+      parts.some((p) => p.startsWith('.') || p.includes('\\') || p.includes('\0'))
+    ) {
+      return undefined;
+    }
+    const path = resolve(this.root, ...parts);
+    if (!path.startsWith(this.root + sep) || path === join(this.root, 'index.html')) {
+      return undefined;
+    }
+    try {
+      return (await stat(path)).isFile() ? path : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
