@@ -174,16 +174,17 @@ describe('audit trail: query, export, pseudonyms', () => {
       details: { method: 'password' },
     });
     await pause();
+    // Identities in a principal and inside free text, which pseudonyms must hide too.
     await record({
-      type: 'alert.sign_in.burst',
-      outcome: 'success',
+      type: 'access.role.refused',
+      outcome: 'failure',
       actor: null,
       reason: '\tburst',
       ip: '198.51.100.21',
       details: {
+        role: 'auditor',
         principal: `email:${people.bob.email}`,
-        invitedEmail: 'partner@example.org',
-        note: 'contact bob@acme.test, or security',
+        missing: 'contact bob@acme.test or partner@example.org, or security',
       },
     });
     // Another tenant's events, which acme's readers must never see.

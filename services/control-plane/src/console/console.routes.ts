@@ -83,7 +83,10 @@ export class ConsoleRoutes implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    const router = this.adapterHost.httpAdapter.getInstance<Router>();
+    // The operator CLI starts the application without an HTTP server: nothing to serve.
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | null;
+    if (!adapter) return;
+    const router = adapter.getInstance<Router>();
     router.get('/{*path}', (req: Request, res: Response, next: NextFunction) => {
       this.serve(req, res, next).catch((error: unknown) => {
         this.logger.error({ err: error }, 'could not serve a console file');
