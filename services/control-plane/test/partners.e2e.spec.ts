@@ -315,7 +315,7 @@ describe('tenants, data residency and partners (real stack, SMTP, oidc-provider)
       .post(`/api/v1/tenants/acme/workspaces/${shared}/invitations`)
       .send({ email: 'Pat@PartnerCo.test', role: 'partner-editor' })
       .expect(201);
-    const signInUrl = `${stack.config.publicUrl}/api/v1/auth/acme/methods`;
+    const signInUrl = `${stack.config.publicUrl}/?tenant=acme`;
     expect(res.body).toMatchObject({
       email: 'pat@partnerco.test',
       role: 'partner-editor',
@@ -329,17 +329,19 @@ describe('tenants, data residency and partners (real stack, SMTP, oidc-provider)
     expect(days).toBeLessThanOrEqual(14);
 
     const mail = await smtp.waitForMail('pat@partnerco.test');
-    const url = /(https?:\/\/\S+\/methods)/.exec(mail.text)?.[1];
+    const url = /(https?:\/\/\S+\/\?tenant=acme)/.exec(mail.text)?.[1];
     expect(url).toBe(signInUrl);
     expect(mail.text).toContain('Shared with PartnerCo');
     expect(mail.text).toContain('Olga');
     expect(mail.html).toContain('Acme &#60;Corp&#62;');
     expect(mail.html).not.toContain('<Corp>');
-    // The link works: it is the tenant's public list of sign-in methods.
-    await stack
+    // The link works: the console's sign-in page, which asks the tenant's sign-in methods.
+    const page = await stack
       .anonymous()
-      .get(new URL(url ?? '').pathname)
+      .get(new URL(url ?? '').pathname + '?tenant=acme')
       .expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    await stack.anonymous().get('/api/v1/auth/acme/methods').expect(200);
 
     await as(ownerCookie)
       .post(`/api/v1/tenants/acme/workspaces/${shared}/invitations`)

@@ -83,8 +83,9 @@ export class InvitationsService implements OnApplicationBootstrap, OnApplication
     this.mailer?.close();
   }
 
+  /** The web console's sign-in page for the tenant (its SSO buttons and the emailed code). */
   signInUrl(tenantSlug: string): string {
-    return `${this.config.publicUrl}/api/v1/auth/${tenantSlug}/methods`;
+    return `${this.config.publicUrl}/?tenant=${encodeURIComponent(tenantSlug)}`;
   }
 
   async create(
