@@ -213,6 +213,30 @@ describe('admin console in headless Chromium (real control plane, node, SMTP, OI
     await page.locator('.who-name').filter({ hasText: 'Olga Berg' }).waitFor();
   });
 
+  it('offers the new connector as a button on the sign-in page, which signs the admin in', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/sign-in');
+    expect(await page.evaluate(async () => (await fetch('/api/v1/me')).status)).toBe(401);
+    const button = page.getByRole('link', { name: 'Sign in with Acme SSO' });
+    await button.waitFor();
+    await shot('sign-in-page-sso');
+    await button.click();
+    // The provider remembers the admin from the test sign-in: it may send the browser straight
+    // back, or first ask to continue.
+    await page.waitForURL(
+      (url) => url.href.startsWith(idp.issuer) || url.href.startsWith(`${stack.url}/workspaces`),
+    );
+    for (let step = 0; step < 3 && page.url().startsWith(idp.issuer); step += 1) {
+      const here = page.url();
+      await Promise.all([
+        page.waitForURL((url) => url.href !== here),
+        page.getByRole('button', { name: 'Continue' }).click(),
+      ]);
+    }
+    await page.waitForURL(`${stack.url}/workspaces**`);
+    expect(await me()).toMatchObject({ email: admin, authMethod: 'oidc' });
+  });
+
   it('adds a SAML connector from an uploaded IdP metadata file and downloads its SP metadata', async () => {
     const samlIdp = await TestSamlIdp.create({ entityId: 'https://idp.acme.test/saml' });
     await open('/admin/sign-in', 'Sign-in');
