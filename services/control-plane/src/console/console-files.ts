@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 
 /**
- * Where the built web console is, and safe lookups inside it. The folder is read on each
+ * Where the built web console is. The folder is read on each
  * request rather than once at boot, so that building the console (or deploying a new build)
  * needs no restart of the control plane.
  */
@@ -31,36 +31,6 @@ export class ConsoleFiles {
     if (this.root === undefined) return undefined;
     try {
       return await readFile(join(this.root, 'index.html'));
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * The absolute path of a file of the build for a URL path, or undefined: nothing outside the
-   * folder, no dot-files, no directories, no index.html (it is served with its own headers).
-   */
-  async file(urlPath: string): Promise<string | undefined> {
-    if (this.root === undefined) return undefined;
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(urlPath);
-    } catch {
-      return undefined;
-    }
-    const parts = decoded.split('/').filter((p) => p !== '');
-    if (
-      parts.length === 0 ||
-      parts.some((p) => p.startsWith('.') || p.includes('\\') || p.includes('\0'))
-    ) {
-      return undefined;
-    }
-    const path = resolve(this.root, ...parts);
-    if (!path.startsWith(this.root + sep) || path === join(this.root, 'index.html')) {
-      return undefined;
-    }
-    try {
-      return (await stat(path)).isFile() ? path : undefined;
     } catch {
       return undefined;
     }

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { join, sep } from 'node:path';
+import serveStatic from 'serve-static';
 import { PinoLogger } from 'nestjs-pino';
 import { CONFIG, type ControlPlaneConfig } from '../config/config';
 import { ConsoleFiles } from './console-files';
@@ -87,11 +89,27 @@ export class ConsoleRoutes implements OnModuleInit {
     const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | null;
     if (!adapter) return;
     const router = adapter.getInstance<Router>();
+    const built = this.builtFiles();
     router.get('/{*path}', (req: Request, res: Response, next: NextFunction) => {
-      this.serve(req, res, next).catch((error: unknown) => {
-        this.logger.error({ err: error }, 'could not serve a console file');
-        if (!res.headersSent) res.status(500).type('text').send('The console could not be served.');
-      });
+      const first = req.path.split('/')[1] ?? '';
+      if ((RESERVED_PREFIXES as readonly string[]).includes(first)) {
+        next();
+        return;
+      }
+      const page = (error?: unknown) => {
+        if (error) {
+          next(error);
+          return;
+        }
+        this.page(req, res, next).catch((e: unknown) => {
+          this.logger.error({ err: e }, 'could not serve the console page');
+          if (!res.headersSent)
+            res.status(500).type('text').send('The console could not be served.');
+        });
+      };
+      // index.html is only ever answered as the page, with the page's headers.
+      if (built === undefined || req.path === '/index.html') page();
+      else built(req, res, page);
     });
     if ((await this.files.indexHtml()) === undefined) {
       this.logger.warn(
@@ -103,25 +121,32 @@ export class ConsoleRoutes implements OnModuleInit {
     }
   }
 
-  private async serve(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const first = req.path.split('/')[1] ?? '';
-    if ((RESERVED_PREFIXES as readonly string[]).includes(first)) {
-      next();
-      return;
-    }
-    const file = await this.files.file(req.path);
-    if (file !== undefined) {
-      const hashed = req.path.startsWith('/assets/');
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.sendFile(file, {
-        dotfiles: 'deny',
-        cacheControl: false,
-        headers: { 'Cache-Control': hashed ? IMMUTABLE : 'no-cache' },
-      });
-      return;
-    }
+  /**
+   * The build's files (serve-static: paths are confined to the folder, dot-files ignored), read
+   * from disk at each request so a new build needs no restart. A file it does not have falls
+   * through to the page.
+   */
+  private builtFiles(): ReturnType<typeof serveStatic> | undefined {
+    const root = this.files.root;
+    if (root === undefined) return undefined;
+    const assets = join(root, 'assets') + sep;
+    return serveStatic(root, {
+      index: false,
+      redirect: false,
+      dotfiles: 'ignore',
+      fallthrough: true,
+      cacheControl: false,
+      setHeaders: (res, path) => {
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Cache-Control', path.startsWith(assets) ? IMMUTABLE : 'no-cache');
+      },
+    });
+  }
+
+  /** index.html for an app path; a missing file (a path with an extension) is a 404. */
+  private async page(req: Request, res: Response, next: NextFunction): Promise<void> {
     // A missing script or image is a 404, not the page: HTML in its place only confuses.
-    if (/\.[A-Za-z0-9]{1,8}$/.test(req.path)) {
+    if (/\.[A-Za-z0-9]{1,8}$/.test(req.path) && req.path !== '/index.html') {
       next();
       return;
     }

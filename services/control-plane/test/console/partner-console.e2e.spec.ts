@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as OTPAuth from 'otpauth';
@@ -489,6 +489,13 @@ describe('serving the console from the control plane', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     await stack.anonymous().get('/assets/missing-0000.js').expect(404);
     await stack.anonymous().get('/assets/..%2f..%2fpackage.json').expect(404);
+    await stack.anonymous().get('/%2e%2e/package.json').expect(404);
+    // index.html itself is only ever the page, with the page's policy.
+    const index = await stack.anonymous().get('/index.html').expect(200);
+    expect(index.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    expect(index.headers['cache-control']).toBe('no-cache');
+    const icon = await stack.anonymous().get('/favicon.svg').expect(200);
+    expect(icon.headers['cache-control']).toBe('no-cache');
   });
 
   it('never shadows the API: unknown API paths stay JSON 404s, health and docs still answer', async () => {
@@ -512,5 +519,19 @@ describe('serving the console from the control plane', () => {
     expect(res.text).toContain('CAUSEWAY_CONSOLE_DIR');
     await bare.anonymous().get('/workspaces').expect(503);
     await bare.anonymous().get('/healthz').expect(200);
+  });
+
+  it('serves a build made after start without a restart, and never a dot-file of it', async () => {
+    mkdirSync(join(emptyDir, 'assets'));
+    writeFileSync(join(emptyDir, 'index.html'), '<!doctype html><div id="root"></div>');
+    writeFileSync(join(emptyDir, 'assets', 'app-0a1b2c.js'), 'console.log(1);');
+    writeFileSync(join(emptyDir, '.env'), 'SECRET=do-not-serve');
+    const page = await bare.anonymous().get('/workspaces').expect(200);
+    expect(page.text).toContain('<div id="root">');
+    const script = await bare.anonymous().get('/assets/app-0a1b2c.js').expect(200);
+    expect(script.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const hidden = await bare.anonymous().get('/.env');
+    expect(hidden.status).toBe(404);
+    expect(hidden.text).not.toContain('do-not-serve');
   });
 });
