@@ -150,6 +150,18 @@ describe('admin console in headless Chromium (real control plane, node, SMTP, OI
     );
   }
 
+  /** Clicks through the provider's own pages (login, consent) until it sends the browser back. */
+  async function throughProvider(): Promise<void> {
+    for (let step = 0; step < 3 && page.url().startsWith(idp.issuer); step += 1) {
+      const here = page.url();
+      await Promise.all([
+        page.waitForURL((url) => url.href !== here),
+        page.getByRole('button', { name: 'Continue' }).click(),
+      ]);
+    }
+    await page.waitForURL(`${stack.url}/workspaces**`);
+  }
+
   async function open(path: string, heading: string): Promise<void> {
     await page.goto(`${stack.url}${path}`);
     await page.getByRole('heading', { level: 1, name: heading }).waitFor();
@@ -201,14 +213,7 @@ describe('admin console in headless Chromium (real control plane, node, SMTP, OI
     await card.getByRole('link', { name: 'Test sign-in' }).click();
     // The provider's own pages (login, then consent), in the same browser.
     await page.waitForURL(`${idp.issuer}/interaction/**`);
-    for (let step = 0; step < 3 && page.url().startsWith(idp.issuer); step += 1) {
-      const here = page.url();
-      await Promise.all([
-        page.waitForURL((url) => url.href !== here),
-        page.getByRole('button', { name: 'Continue' }).click(),
-      ]);
-    }
-    await page.waitForURL(`${stack.url}/workspaces**`);
+    await throughProvider();
     expect(await me()).toMatchObject({ email: admin, authMethod: 'oidc' });
     await page.locator('.who-name').filter({ hasText: 'Olga Berg' }).waitFor();
   });
@@ -226,14 +231,7 @@ describe('admin console in headless Chromium (real control plane, node, SMTP, OI
     await page.waitForURL(
       (url) => url.href.startsWith(idp.issuer) || url.href.startsWith(`${stack.url}/workspaces`),
     );
-    for (let step = 0; step < 3 && page.url().startsWith(idp.issuer); step += 1) {
-      const here = page.url();
-      await Promise.all([
-        page.waitForURL((url) => url.href !== here),
-        page.getByRole('button', { name: 'Continue' }).click(),
-      ]);
-    }
-    await page.waitForURL(`${stack.url}/workspaces**`);
+    await throughProvider();
     expect(await me()).toMatchObject({ email: admin, authMethod: 'oidc' });
   });
 
