@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { startS3Server, type S3Server, type ServiceProcess } from '@causeway/testing';
+import { eventually, startS3Server, type S3Server, type ServiceProcess } from '@causeway/testing';
 import { filesUnder } from './files-under';
 import { Stack } from './harness';
 import { tusUpload } from './tus-client';
@@ -219,13 +219,22 @@ describe('workspace files on S3 storage (real control plane, node, RabbitMQ, Pos
     expect(first.url).toEqual(expect.any(String));
 
     await node.stop();
+    await stack.waitOffline(nodeId);
     node = stack.startNode(nodeId, s3Env);
     await stack.waitOnline(nodeId);
 
-    const head = await fetch(new URL(first.url!, stack.url), {
-      method: 'HEAD',
-      headers: { cookie: editor.cookie, 'Tus-Resumable': '1.0.0' },
-    });
+    // A node that has just come back may answer 503 for a moment while its consumers start
+    // (as a tus client would, ask again); the offset must then be what was stored.
+    const head = await eventually(
+      async () => {
+        const res = await fetch(new URL(first.url!, stack.url), {
+          method: 'HEAD',
+          headers: { cookie: editor.cookie, 'Tus-Resumable': '1.0.0' },
+        });
+        return res.status === 503 ? undefined : res;
+      },
+      { timeoutMs: 15_000, what: 'the upload answering after the node restart' },
+    );
     expect(head.status).toBe(200);
     expect(Number(head.headers.get('upload-offset'))).toBe(MiB);
 

@@ -186,6 +186,18 @@ export class Stack {
     );
   }
 
+  /**
+   * Waits until the control plane has seen the node go (after `stop()`): until then a
+   * restarted node's `waitOnline` could be answered by the status from before the stop.
+   */
+  async waitOffline(nodeId: string): Promise<void> {
+    await eventually(
+      async () =>
+        ((await this.http().get(`/api/v1/nodes/${nodeId}`)).body as NodeView).status === 'offline',
+      { timeoutMs: 15_000, what: `node ${nodeId} offline` },
+    );
+  }
+
   /** Creates a workspace on a node (as the operator, or with `cookie`) and waits until ready. */
   async readyWorkspace(tenant: string, name: string, nodeId: string, cookie?: string) {
     const request = this.anonymous()
